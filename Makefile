@@ -1,0 +1,63 @@
+# flopcast: make run (measure this machine), make test (what CI runs).
+GO       ?= go
+BIN      := bin/flopcast
+VERSION  ?= 0.1.0-dev
+COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+PKGS     := ./...
+
+.PHONY: all build run test vet fmt check-fmt check-imports race fuzz bench bench-cpu clean help
+
+all: test
+
+help:
+	@echo "build          build $(BIN)"
+	@echo "run            run the standard suite on the best device found"
+	@echo "test           gofmt, vet, import rules, go test -race"
+	@echo "fuzz           fuzz results-file reading and shape parsing (FUZZTIME=30s each)"
+	@echo "bench          go test benchmarks"
+	@echo "bench-cpu      fp32 2048 GEMM against a C cblas_sgemm peer, as a ratio"
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flopcast
+
+run: build
+	./$(BIN) run --suite standard
+
+test: check-fmt vet check-imports
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+check-fmt:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on: $$out"; exit 1; fi
+
+# Imports point inward: cmd -> bench -> kernels/cuda. Nothing imports cmd;
+# kernels and cuda import no bench package; bench's core sees hardware only
+# through bench/backend.
+check-imports:
+	@$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' $(PKGS) | awk ' \
+	  { pkg=$$1; sub(":$$","",pkg) } \
+	  / github.com\/flopcast\/flopcast\/cmd/ { print "forbidden: " pkg " imports cmd"; bad=1 } \
+	  pkg ~ /\/(kernels|cuda)(\/|$$)/ && / github.com\/flopcast\/flopcast\/bench/ { print "forbidden: " pkg " imports bench"; bad=1 } \
+	  pkg ~ /\/bench\/(stats|result|report|verify)$$/ && / github.com\/flopcast\/flopcast\/(bench\/backend|cuda)/ { print "forbidden: " pkg " imports a backend"; bad=1 } \
+	  END { exit bad }'
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./bench/result -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./kernels -run '^$$' -fuzz FuzzParseShapes -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+
+bench-cpu: build
+	bench/peers/bench-cpu.sh 2048 5
+
+clean:
+	rm -rf bin

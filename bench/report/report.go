@@ -1,0 +1,256 @@
+// Package report renders results files for people and for other tools:
+// tables (text, Markdown, CSV), Go benchmark lines for benchstat, and JSON.
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/flopcast/flopcast/bench/result"
+)
+
+// Format is an output format.
+type Format string
+
+// The formats Render knows.
+const (
+	Table    Format = "table"
+	JSON     Format = "json"
+	CSV      Format = "csv"
+	Markdown Format = "markdown"
+	BenchFmt Format = "benchfmt"
+)
+
+// Formats lists every format, for help and error messages.
+var Formats = []Format{Table, JSON, CSV, Markdown, BenchFmt}
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if string(f) == strings.ToLower(s) {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown format %q (known: %s)", s, strings.Join(names, ", "))
+}
+
+// Render writes f in the given format.
+func Render(w io.Writer, f *result.File, format Format) error {
+	switch format {
+	case Table, Markdown:
+		return renderTable(w, f, format)
+	case CSV:
+		return renderCSV(w, f)
+	case JSON:
+		return result.Encode(w, f)
+	case BenchFmt:
+		return renderBenchFmt(w, f)
+	}
+	return fmt.Errorf("unknown format %q", format)
+}
+
+var header = []string{"device", "dtype", "shape", "m×n×k", "median", "spread (IQR)", "throughput", "% peak", "rel error", "check"}
+
+// rows builds the table body; the throughput column uses one unit for the
+// whole table.
+func rows(f *result.File) [][]string {
+	unit, scale := rateUnit(f.Measurements)
+	var out [][]string
+	for _, m := range f.Measurements {
+		median, spread, rate, peak := "—", "—", "—", "—"
+		if m.Seconds != nil {
+			median = Duration(m.Seconds.Median)
+			spread = fmt.Sprintf("%.1f%%", 100*m.Seconds.RelIQR)
+			if m.Noisy {
+				spread += " noisy"
+			}
+		}
+		if m.Status == result.StatusOK && m.FLOPPerSecond > 0 {
+			rate = fmt.Sprintf("%.1f %s", m.FLOPPerSecond/scale, unit)
+			if m.PeakFLOPPerSecond > 0 {
+				peak = fmt.Sprintf("%.0f%%", 100*m.FLOPPerSecond/m.PeakFLOPPerSecond)
+			}
+		}
+		rel := "—"
+		if m.RelError != nil {
+			rel = fmt.Sprintf("%.1e", *m.RelError)
+		}
+		check := "✓"
+		switch m.Status {
+		case result.StatusFailed:
+			check = "FAILED"
+		case result.StatusSkipped:
+			check = "skipped"
+		}
+		label := m.Label
+		if label == "" {
+			label = m.Workload
+		}
+		out = append(out, []string{m.Device, m.DType, label, m.Shape.String(), median, spread, rate, peak, rel, check})
+	}
+	return out
+}
+
+// rateUnit picks GFLOP/s or TFLOP/s for the largest throughput.
+func rateUnit(ms []result.Measurement) (string, float64) {
+	var top float64
+	for _, m := range ms {
+		top = math.Max(top, m.FLOPPerSecond)
+	}
+	if top >= 1e12 {
+		return "TFLOP/s", 1e12
+	}
+	return "GFLOP/s", 1e9
+}
+
+func renderTable(w io.Writer, f *result.File, format Format) error {
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: []tw.Align{
+			tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+			tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}}),
+	}
+	if format == Markdown {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	t := tablewriter.NewTable(w, opts...)
+	t.Header(header)
+	if err := t.Bulk(rows(f)); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for i, line := range Footnotes(f) {
+		if format == Markdown {
+			if i == 0 {
+				fmt.Fprintln(w)
+			}
+			line = "- " + line
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Footnotes returns the lines printed under a table: what ran where, and
+// every measurement's notes.
+func Footnotes(f *result.File) []string {
+	var out []string
+	for _, d := range f.Devices {
+		line := fmt.Sprintf("%s: %s", d.ID, d.Name)
+		if d.Library != nil {
+			line += fmt.Sprintf("; BLAS %s %s", d.Library.Name, d.Library.Version)
+			if d.Library.Threads > 0 {
+				line += fmt.Sprintf(", %d threads", d.Library.Threads)
+			}
+		}
+		if d.PeakBasis != "" {
+			line += "; peak " + d.PeakBasis
+		}
+		out = append(out, line)
+	}
+	if f.Host.InstanceType != "" {
+		out = append(out, "instance: "+f.Host.InstanceType)
+	}
+	for _, m := range f.Measurements {
+		for _, n := range m.Notes {
+			out = append(out, fmt.Sprintf("%s %s %s: %s", m.Device, m.DType, m.Shape, n))
+		}
+	}
+	if f.Partial {
+		out = append(out, "partial: the run was interrupted; only finished measurements are shown")
+	}
+	return out
+}
+
+func renderCSV(w io.Writer, f *result.File) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"device", "workload", "label", "dtype", "m", "n", "k", "flops",
+		"median_s", "min_s", "max_s", "p25_s", "p75_s", "rel_iqr", "flop_per_second",
+		"peak_flop_per_second", "status", "verified", "rel_error", "noisy", "seed"})
+	for _, m := range f.Measurements {
+		var med, mn, mx, p25, p75, iqr string
+		if s := m.Seconds; s != nil {
+			med, mn, mx, p25, p75, iqr = g(s.Median), g(s.Min), g(s.Max), g(s.P25), g(s.P75), g(s.RelIQR)
+		}
+		rel := ""
+		if m.RelError != nil {
+			rel = g(*m.RelError)
+		}
+		cw.Write([]string{m.Device, m.Workload, m.Label, m.DType,
+			fmt.Sprint(m.Shape.M), fmt.Sprint(m.Shape.N), fmt.Sprint(m.Shape.K), g(m.FLOPs),
+			med, mn, mx, p25, p75, iqr, g(m.FLOPPerSecond), g(m.PeakFLOPPerSecond),
+			m.Status, fmt.Sprint(m.Verified), rel, fmt.Sprint(m.Noisy), fmt.Sprint(m.Seed)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func g(v float64) string { return fmt.Sprintf("%.6g", v) }
+
+// renderBenchFmt writes Go benchmark lines, one per timed call, so that
+// benchstat can compare the files of two machines:
+//
+//	BenchmarkGEMM/dtype=fp32/shape=2048x2048x2048 1 112345678 ns/op 152.9 GFLOP/s
+func renderBenchFmt(w io.Writer, f *result.File) error {
+	fmt.Fprintf(w, "goos: %s\ngoarch: %s\n", f.Host.OS, f.Host.Arch)
+	if f.Host.CPUModel != "" {
+		fmt.Fprintf(w, "cpu: %s\n", f.Host.CPUModel)
+	}
+	fmt.Fprintf(w, "pkg: flopcast\n")
+	devices := map[string]string{}
+	for _, d := range f.Devices {
+		devices[d.ID] = d.Name
+	}
+	ids := make([]string, 0, len(devices))
+	for id := range devices {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(w, "device-%s: %s\n", id, devices[id])
+	}
+	for _, m := range f.Measurements {
+		if m.Status != result.StatusOK {
+			continue
+		}
+		name := fmt.Sprintf("Benchmark%s/dtype=%s/shape=%s", strings.ToUpper(m.Workload), m.DType, m.Shape)
+		if m.Label != "" && m.Label != "square" {
+			name += "/op=" + m.Label
+		}
+		for _, s := range m.Samples {
+			if _, err := fmt.Fprintf(w, "%s 1 %.0f ns/op %.2f GFLOP/s\n", name, s*1e9, m.FLOPs/s/1e9); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Duration formats seconds with a unit that keeps three or four digits.
+func Duration(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3f s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.2f ms", s*1e3)
+	case s >= 1e-6:
+		return fmt.Sprintf("%.1f µs", s*1e6)
+	}
+	return fmt.Sprintf("%.0f ns", s*1e9)
+}

@@ -1,0 +1,186 @@
+// Package result defines flopcast's results file: a versioned JSON document
+// that other flopcast commands (show, compare, report, forecast) and other
+// tools read. Files are written atomically and read strictly: a file that is
+// not a flopcast results file, or of a newer schema, is refused with a
+// one-line error.
+package result
+
+import (
+	"time"
+
+	"github.com/flopcast/flopcast/bench/stats"
+	"github.com/flopcast/flopcast/kernels"
+)
+
+// SchemaVersion is the version of the layout written by this build. Readers
+// accept files of this version and older.
+const SchemaVersion = 1
+
+// ToolName is the value of tool.name in every flopcast results file; it is
+// how a reader knows the file is ours.
+const ToolName = "flopcast"
+
+// File is one results file.
+type File struct {
+	SchemaVersion int         `json:"schema_version"`
+	Tool          Tool        `json:"tool"`
+	Created       time.Time   `json:"created"`
+	Host          Host        `json:"host"`
+	Devices       []Device    `json:"devices"`
+	Environment   Environment `json:"environment"`
+	// Command is the command line that produced the file.
+	Command []string `json:"command,omitempty"`
+	// Suite names the suite run, e.g. "standard".
+	Suite string `json:"suite,omitempty"`
+	// Partial is true when the run was interrupted before it finished.
+	Partial      bool          `json:"partial"`
+	Measurements []Measurement `json:"measurements"`
+}
+
+// Tool identifies the program that wrote the file.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`
+	// GoVersion is the Go toolchain that built the program.
+	GoVersion string `json:"go_version,omitempty"`
+}
+
+// Host describes the machine.
+type Host struct {
+	Hostname string `json:"hostname"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	Kernel   string `json:"kernel,omitempty"`
+	CPUModel string `json:"cpu_model,omitempty"`
+	// Cores is the number of logical CPUs the OS shows.
+	Cores       int   `json:"cores"`
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// InstanceType is the cloud instance type (e.g. "p5.48xlarge") when the
+	// machine reports one.
+	InstanceType string `json:"instance_type,omitempty"`
+	// CloudVendor is the system vendor from DMI, e.g. "Amazon EC2".
+	CloudVendor string `json:"cloud_vendor,omitempty"`
+	// Virtualized is true when the CPU reports running under a hypervisor.
+	Virtualized bool `json:"virtualized,omitempty"`
+}
+
+// Device describes one compute device the run used or found.
+type Device struct {
+	// ID is how measurements name the device: "cpu", later "cuda:0".
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Cores is the number of cores (CPU) or multiprocessors (GPU).
+	Cores int `json:"cores,omitempty"`
+	// SIMD lists the vector extensions that matter for throughput.
+	SIMD []string `json:"simd,omitempty"`
+	// ClockMHz is the clock used for the peak estimate.
+	ClockMHz float64 `json:"clock_mhz,omitempty"`
+	// ClockSource says where ClockMHz came from.
+	ClockSource string `json:"clock_source,omitempty"`
+	// CacheBytes is the last-level cache size.
+	CacheBytes  int64 `json:"cache_bytes,omitempty"`
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// PeakFLOPPerSecond is the dense peak per dtype name.
+	PeakFLOPPerSecond map[string]float64 `json:"peak_flop_per_second,omitempty"`
+	// PeakBasis says how the peak was obtained.
+	PeakBasis string `json:"peak_basis,omitempty"`
+	// Library is the math library the device's kernels run on.
+	Library *Library `json:"library,omitempty"`
+}
+
+// Library is a math library loaded at run time.
+type Library struct {
+	Name     string `json:"name"`
+	Path     string `json:"path,omitempty"`
+	Version  string `json:"version,omitempty"`
+	Config   string `json:"config,omitempty"`
+	CoreName string `json:"core,omitempty"`
+	Threads  int    `json:"threads,omitempty"`
+	// Fallback says why the preferred library is not used.
+	Fallback string `json:"fallback,omitempty"`
+}
+
+// Environment records the settings that change results.
+type Environment struct {
+	GOMAXPROCS int `json:"gomaxprocs"`
+	// Threads is the thread count the kernels were asked to use.
+	Threads int `json:"threads"`
+	// BLAS is a one-line description of the CPU BLAS, e.g.
+	// "openblas 0.3.21 (/usr/lib/.../libopenblas.so.0)".
+	BLAS string `json:"blas"`
+	// Vars holds environment variables that affect the libraries
+	// (OPENBLAS_*, OMP_*, GOMAXPROCS, ...).
+	Vars map[string]string `json:"vars,omitempty"`
+}
+
+// Measurement statuses.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// Measurement is one workload configuration on one device.
+type Measurement struct {
+	Workload string `json:"workload"`
+	// Label names the shape's role, e.g. "square" or "mlp_up".
+	Label  string            `json:"label,omitempty"`
+	Device string            `json:"device"`
+	DType  string            `json:"dtype"`
+	Shape  kernels.GEMMShape `json:"shape"`
+	// FLOPs is the floating-point operations of one call.
+	FLOPs float64 `json:"flops"`
+	// Bytes is the least memory traffic of one call.
+	Bytes int64 `json:"bytes,omitempty"`
+	// Status is "ok", "failed" (the check failed: no throughput is
+	// reported) or "skipped" (it could not run; see Notes).
+	Status  string         `json:"status"`
+	Seconds *stats.Summary `json:"seconds,omitempty"`
+	// Samples are the timed call durations in seconds, in run order.
+	Samples []float64 `json:"samples,omitempty"`
+	// FLOPPerSecond is FLOPs / Seconds.Median; zero unless verified.
+	FLOPPerSecond     float64 `json:"flop_per_second"`
+	PeakFLOPPerSecond float64 `json:"peak_flop_per_second,omitempty"`
+	// Noisy is true when Seconds.RelIQR exceeds stats.NoisyThreshold.
+	Noisy  bool `json:"noisy,omitempty"`
+	Warmup int  `json:"warmup,omitempty"`
+	// BufferSets is the number of operand sets the timed calls rotated
+	// through.
+	BufferSets int  `json:"buffer_sets,omitempty"`
+	Verified   bool `json:"verified"`
+	// RelError is ‖out − ref‖₂ / ‖ref‖₂; nil when it is not a number.
+	RelError   *float64 `json:"rel_error"`
+	ErrorBound float64  `json:"error_bound,omitempty"`
+	// VerifyMode is "full" or "sampled"; Compared counts the elements
+	// compared with the float64 reference.
+	VerifyMode string `json:"verify_mode,omitempty"`
+	Compared   int64  `json:"compared,omitempty"`
+	Seed       uint64 `json:"seed"`
+	// StateBefore and StateAfter record the device's state around the
+	// timed calls.
+	StateBefore *State   `json:"state_before,omitempty"`
+	StateAfter  *State   `json:"state_after,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// State is a snapshot of a device's clocks, temperature and load.
+type State struct {
+	Time time.Time `json:"time"`
+	// ClockMHz is the mean current core clock, where the OS reports one.
+	ClockMHz float64 `json:"clock_mhz,omitempty"`
+	// TempC is the hottest temperature sensor, where there is one.
+	TempC float64 `json:"temp_c,omitempty"`
+	// PowerW is the power draw, where known.
+	PowerW float64 `json:"power_w,omitempty"`
+	// Load1 is the one-minute load average.
+	Load1 float64 `json:"load1,omitempty"`
+	// Throttled is true when the device reported throttling.
+	Throttled bool     `json:"throttled,omitempty"`
+	Reasons   []string `json:"throttle_reasons,omitempty"`
+	// ThrottleEvents is a running count of throttling events the OS keeps
+	// (e.g. core_throttle_count on Intel CPUs); a rise between two states
+	// means the device throttled in between.
+	ThrottleEvents int64 `json:"throttle_events,omitempty"`
+}

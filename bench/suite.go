@@ -1,0 +1,65 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flopcast/flopcast/kernels"
+)
+
+// Suite is a named set of problems, dtypes and timing settings.
+type Suite struct {
+	Name     string
+	Problems []Problem
+	DTypes   []kernels.DType
+	Warmup   int
+	Repeats  int
+	MinTime  time.Duration
+	MaxTime  time.Duration
+}
+
+// Suites lists the suites by name.
+var Suites = []string{"quick", "standard", "full"}
+
+// cpuLayer is the transformer layer whose GEMM shapes the CPU suites
+// measure: a 1B-parameter-class Llama-style layer (hidden 2048, 16 heads,
+// 8 KV heads, SwiGLU width 5632) at 2048 tokens per batch.
+var cpuLayer = kernels.Layer{Hidden: 2048, Heads: 16, KVHeads: 8, FFN: 5632, Gated: true, Tokens: 2048}
+
+// LookupSuite returns the suite with the given name.
+func LookupSuite(name string) (Suite, error) {
+	squares := func(ns ...int) []Problem {
+		var out []Problem
+		for _, n := range ns {
+			out = append(out, Problem{Label: "square", Shape: kernels.Square(n)})
+		}
+		return out
+	}
+	layer := func(l kernels.Layer) []Problem {
+		gs, err := l.GEMMs()
+		if err != nil {
+			panic(err) // the layers above are constants
+		}
+		var out []Problem
+		for _, g := range gs {
+			out = append(out, Problem{Label: g.Name, Shape: g.Shape})
+		}
+		return out
+	}
+	cpu := []kernels.DType{kernels.FP32, kernels.FP64}
+	switch strings.ToLower(name) {
+	case "quick":
+		return Suite{Name: "quick", Problems: squares(256, 512, 1024), DTypes: cpu,
+			Warmup: 2, Repeats: 5, MinTime: 100 * time.Millisecond, MaxTime: 2 * time.Second}, nil
+	case "standard":
+		small := cpuLayer
+		small.Tokens = 512
+		return Suite{Name: "standard", Problems: append(squares(512, 1024, 2048), layer(small)...), DTypes: cpu,
+			Warmup: 2, Repeats: 10, MinTime: 500 * time.Millisecond, MaxTime: 4 * time.Second}, nil
+	case "full":
+		return Suite{Name: "full", Problems: append(squares(256, 512, 1024, 2048, 4096), layer(cpuLayer)...), DTypes: cpu,
+			Warmup: 3, Repeats: 20, MinTime: time.Second, MaxTime: 20 * time.Second}, nil
+	}
+	return Suite{}, fmt.Errorf("unknown suite %q (known: %s)", name, strings.Join(Suites, ", "))
+}

@@ -1,0 +1,115 @@
+package kernels
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MaxDim is the largest GEMM dimension flopcast accepts. It keeps every
+// element count well inside int64 and rejects typos such as 4096000.
+const MaxDim = 1 << 20
+
+// GEMMShape is the shape of C = A·B with A m×k, B k×n and C m×n, all
+// row-major.
+type GEMMShape struct {
+	M int `json:"m"`
+	N int `json:"n"`
+	K int `json:"k"`
+}
+
+// Square returns the n×n×n shape.
+func Square(n int) GEMMShape { return GEMMShape{M: n, N: n, K: n} }
+
+// String formats the shape as "MxNxK".
+func (s GEMMShape) String() string { return fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K) }
+
+// Validate reports whether every dimension is in 1..MaxDim.
+func (s GEMMShape) Validate() error {
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"m", s.M}, {"n", s.N}, {"k", s.K}} {
+		if d.v <= 0 {
+			return fmt.Errorf("gemm shape %s: %s must be > 0", s, d.name)
+		}
+		if d.v > MaxDim {
+			return fmt.Errorf("gemm shape %s: %s must be <= %d", s, d.name, MaxDim)
+		}
+	}
+	return nil
+}
+
+// FLOPs returns the floating-point operations of one call, counting a
+// multiply-add as two:
+//
+//	flops = 2·m·n·k
+func (s GEMMShape) FLOPs() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
+
+// Elements returns the element counts of A, B and C.
+func (s GEMMShape) Elements() (a, b, c int64) {
+	m, n, k := int64(s.M), int64(s.N), int64(s.K)
+	return m * k, k * n, m * n
+}
+
+// Bytes returns the least memory traffic of one call: A and B read once and
+// C written once, all in dtype d.
+//
+//	bytes = (m·k + k·n + m·n)·size(d)
+func (s GEMMShape) Bytes(d DType) int64 {
+	a, b, c := s.Elements()
+	return (a + b + c) * int64(d.Size())
+}
+
+// ArithmeticIntensity returns FLOPs per byte of least memory traffic.
+func (s GEMMShape) ArithmeticIntensity(d DType) float64 {
+	b := s.Bytes(d)
+	if b == 0 {
+		return 0
+	}
+	return s.FLOPs() / float64(b)
+}
+
+// ParseShape parses "N" (the square N×N×N) or "MxNxK".
+func ParseShape(text string) (GEMMShape, error) {
+	t := strings.ToLower(strings.TrimSpace(text))
+	parts := strings.Split(t, "x")
+	var dims []int
+	for _, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return GEMMShape{}, fmt.Errorf("size %q is not a number or MxNxK shape", text)
+		}
+		dims = append(dims, v)
+	}
+	var s GEMMShape
+	switch len(dims) {
+	case 1:
+		s = Square(dims[0])
+	case 3:
+		s = GEMMShape{M: dims[0], N: dims[1], K: dims[2]}
+	default:
+		return GEMMShape{}, fmt.Errorf("size %q: want N or MxNxK", text)
+	}
+	if err := s.Validate(); err != nil {
+		return GEMMShape{}, fmt.Errorf("size %q: %v", text, err)
+	}
+	return s, nil
+}
+
+// ParseShapes parses a comma-separated list of sizes and shapes such as
+// "512,1024,4096x4096x512".
+func ParseShapes(list string) ([]GEMMShape, error) {
+	var out []GEMMShape
+	for _, part := range strings.Split(list, ",") {
+		if strings.TrimSpace(part) == "" {
+			return nil, fmt.Errorf("empty size in %q", list)
+		}
+		s, err := ParseShape(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
