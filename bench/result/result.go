@@ -88,6 +88,12 @@ type Device struct {
 	PeakBasis string `json:"peak_basis,omitempty"`
 	// Library is the math library the device's kernels run on.
 	Library *Library `json:"library,omitempty"`
+	// GPU fields: identity, architecture and the driver and libraries
+	// loaded at run time.
+	UUID              string    `json:"uuid,omitempty"`
+	ComputeCapability string    `json:"compute_capability,omitempty"`
+	Driver            string    `json:"driver,omitempty"`
+	Libraries         []Library `json:"libraries,omitempty"`
 }
 
 // Library is a math library loaded at run time.
@@ -160,9 +166,60 @@ type Measurement struct {
 	Seed       uint64 `json:"seed"`
 	// StateBefore and StateAfter record the device's state around the
 	// timed calls.
-	StateBefore *State   `json:"state_before,omitempty"`
-	StateAfter  *State   `json:"state_after,omitempty"`
-	Notes       []string `json:"notes,omitempty"`
+	StateBefore *State `json:"state_before,omitempty"`
+	StateAfter  *State `json:"state_after,omitempty"`
+	// Peer is the same configuration timed by a reference implementation
+	// (PyTorch, a vendor library) in the same run, where one was.
+	Peer *Peer `json:"peer,omitempty"`
+	// Block holds the figures of a transformer-block training step
+	// (workload "block"); nil for other workloads.
+	Block *BlockMetrics `json:"block,omitempty"`
+	Notes []string      `json:"notes,omitempty"`
+}
+
+// Peer is a reference implementation's time for the same configuration.
+type Peer struct {
+	// Name says what ran, e.g. "torch eager" or "cblas_sgemm".
+	Name    string  `json:"name"`
+	Version string  `json:"version,omitempty"`
+	Seconds float64 `json:"seconds"`
+	// FLOPPerSecond is the peer's throughput at the same FLOP count.
+	FLOPPerSecond float64 `json:"flop_per_second,omitempty"`
+}
+
+// BlockMetrics are the figures of one transformer-block training step
+// (forward, loss, backward, optimizer update). Measurement.FLOPs holds the
+// model FLOPs of one step and Measurement.Seconds the step times.
+type BlockMetrics struct {
+	Preset  string `json:"preset,omitempty"`
+	Arch    string `json:"arch"`
+	Hidden  int    `json:"hidden"`
+	Heads   int    `json:"heads"`
+	KVHeads int    `json:"kv_heads"`
+	FFN     int    `json:"ffn"`
+	Seq     int    `json:"seq"`
+	Batch   int    `json:"batch"`
+	// TokensPerSecond is batch·seq / median step time.
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	// FLOPConvention states how FLOPs were counted (e.g. whether causal
+	// masking is credited).
+	FLOPConvention string `json:"flop_convention,omitempty"`
+	// MFU is FLOPPerSecond / the dense peak of the dtype.
+	MFU float64 `json:"mfu,omitempty"`
+	// Attention names the attention implementation that ran.
+	Attention string `json:"attention,omitempty"`
+	// PhaseSeconds splits the median step by phase: forward, backward,
+	// optimizer.
+	PhaseSeconds map[string]float64 `json:"phase_seconds,omitempty"`
+	// KindSeconds splits it by kernel kind: gemm, attention, other.
+	KindSeconds map[string]float64 `json:"kind_seconds,omitempty"`
+	// MemoryBytes is the peak memory measured; MemoryEstimateBytes the
+	// analytic estimate (weights, gradients, optimizer states,
+	// activations).
+	MemoryBytes         int64 `json:"memory_bytes,omitempty"`
+	MemoryEstimateBytes int64 `json:"memory_estimate_bytes,omitempty"`
+	// Loss is the loss of the first step.
+	Loss float64 `json:"loss,omitempty"`
 }
 
 // State is a snapshot of a device's clocks, temperature and load.

@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -26,39 +28,83 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: flopcast <command> [flags]
+// command is one sub-command: its one-line summary and its entry point.
+// Each sub-command's file registers itself in commands from an init
+// function, so adding one touches no other file.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
 
-commands:
-  run       run a benchmark suite and write a results file
-  devices   show the devices, BLAS library and machine found
-  show      print stored results files (flopcast show FILE...)
-  version   print the version
+// commands maps a sub-command name to its command.
+var commands = map[string]command{}
 
-Run "flopcast <command> -h" for a command's flags.
-`
+func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	commands[name] = command{summary, run}
+}
+
+func init() {
+	register("run", "run a benchmark suite and write a results file", runCmd)
+	register("devices", "show the devices, BLAS library and machine found",
+		func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+			return devicesCmd(args, stdout, stderr)
+		})
+	register("show", "print stored results files (flopcast show FILE...)",
+		func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+			return showCmd(args, stdout, stderr)
+		})
+}
+
+// order lists the sub-commands in help order; others follow alphabetically.
+var order = []string{"run", "devices", "show", "forecast", "compare", "report", "catalog"}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: flopcast <command> [flags]\n\ncommands:\n")
+	for _, name := range commandNames() {
+		fmt.Fprintf(&b, "  %-9s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintf(&b, "  %-9s %s\n", "version", "print the version")
+	b.WriteString("\nRun \"flopcast <command> -h\" for a command's flags.\n")
+	return b.String()
+}
+
+func commandNames() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range order {
+		if _, ok := commands[n]; ok {
+			names = append(names, n)
+			seen[n] = true
+		}
+	}
+	var rest []string
+	for n := range commands {
+		if !seen[n] {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	return append(names, rest...)
+}
 
 // run dispatches a command line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return exitUsage
 	}
-	var err error
 	switch args[0] {
-	case "run":
-		err = runCmd(ctx, args[1:], stdout, stderr)
-	case "devices":
-		err = devicesCmd(args[1:], stdout, stderr)
-	case "show":
-		err = showCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "flopcast", versionString())
 		return 0
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return 0
-	default:
-		err = usageError("unknown command %q (known: run, devices, show, version)", args[0])
 	}
-	return printError(err, stderr)
+	c, ok := commands[args[0]]
+	if !ok {
+		return printError(usageError("unknown command %q (known: %s, version)", args[0], strings.Join(commandNames(), ", ")), stderr)
+	}
+	return printError(c.run(ctx, args[1:], stdout, stderr), stderr)
 }
