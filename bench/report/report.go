@@ -153,10 +153,13 @@ func Footnotes(f *result.File) []string {
 	var out []string
 	for _, d := range f.Devices {
 		line := fmt.Sprintf("%s: %s", d.ID, d.Name)
-		if d.Library != nil {
-			line += fmt.Sprintf("; BLAS %s %s", d.Library.Name, d.Library.Version)
-			if d.Library.Threads > 0 {
-				line += fmt.Sprintf(", %d threads", d.Library.Threads)
+		if l := d.Library; l != nil {
+			line += "; BLAS " + strings.TrimSpace(l.Name+" "+l.Version)
+			if l.Threads > 0 {
+				line += fmt.Sprintf(", %d threads", l.Threads)
+			}
+			if l.Fallback != "" {
+				line += " (OpenBLAS not used: " + l.Fallback + ")"
 			}
 		}
 		if d.PeakBasis != "" {

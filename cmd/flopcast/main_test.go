@@ -260,3 +260,25 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("run -h: %+v", o)
 	}
 }
+
+func TestGonumFallbackSaysSoOnce(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary, append([]string{"run", "--sizes", "40", "--dtype", "fp64", "--out", "r.json"}, fast...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "FLOPCAST_BLAS=gonum")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "OpenBLAS not loaded (FLOPCAST_BLAS=gonum); using gonum"); n != 1 {
+		t.Errorf("fallback notice printed %d times: %q", n, stderr.String())
+	}
+	f, err := result.Read(filepath.Join(dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lib := f.Devices[0].Library; lib.Name != "gonum" || lib.Fallback == "" || !f.Measurements[0].Verified {
+		t.Errorf("library %+v, verified %v", lib, f.Measurements[0].Verified)
+	}
+}

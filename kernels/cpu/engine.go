@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,10 +37,15 @@ func (b BLASInfo) Notice() string {
 	if b.Fallback == "" {
 		return ""
 	}
-	return fmt.Sprintf("OpenBLAS not found (%s); using gonum's pure-Go BLAS, which is slower", b.Fallback)
+	return fmt.Sprintf("OpenBLAS not loaded (%s); using gonum's pure-Go BLAS, which is slower", b.Fallback)
 }
 
 var engineMu sync.Mutex
+
+// EnvBLAS names an environment variable that, set to "gonum", keeps
+// OpenBLAS out even when it is installed (to compare the two, or to test
+// the fallback).
+const EnvBLAS = "FLOPCAST_BLAS"
 
 // UseFastestBLAS points gorgonia's tensor package at OpenBLAS when it loads,
 // else at gonum, and sets the thread count (0: one per logical CPU).
@@ -49,7 +55,13 @@ func UseFastestBLAS(threads int) BLASInfo {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	lib, err := openblas.Load()
+	var lib *openblas.Library
+	var err error
+	if v := os.Getenv(EnvBLAS); strings.EqualFold(v, "gonum") {
+		err = fmt.Errorf("%s=%s", EnvBLAS, v)
+	} else {
+		lib, err = openblas.Load()
+	}
 	if err != nil {
 		tensor.Use(gonum.Implementation{})
 		return BLASInfo{Name: "gonum", Threads: runtime.GOMAXPROCS(0), Fallback: firstLine(err.Error())}
