@@ -61,3 +61,15 @@ bench-cpu: build
 
 clean:
 	rm -rf bin
+
+# GPU: build here what the device check runs on a lent GPU machine (no CUDA
+# needed to build), then run the check there (carry bin/).
+GPU_PKGS := ./cuda/driver ./cuda/blaslt ./cuda/nvrtc ./cuda/nvml ./bench/backend/gpu
+
+.PHONY: gpu-bundle device-check
+gpu-bundle: build
+	mkdir -p bin/gpu-tests
+	for p in $(GPU_PKGS); do $(GO) test -c -ldflags "-s -w" -o bin/gpu-tests/$$(basename $$p).test $$p || exit 1; done
+
+device-check:
+	scripts/device-check.sh

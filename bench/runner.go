@@ -147,6 +147,9 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 	}
 	defer g.Release()
 	m.BufferSets = g.Sets()
+	if n, ok := g.(Noter); ok {
+		m.Notes = append(m.Notes, n.Notes()...)
+	}
 
 	// The check: every output element starts as NaN.
 	g.Poison(0)

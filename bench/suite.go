@@ -17,6 +17,9 @@ type Suite struct {
 	Repeats  int
 	MinTime  time.Duration
 	MaxTime  time.Duration
+	// Bandwidth adds the memory-bandwidth measurements (GPU suites) after
+	// the GEMMs, on backends that have them (see BandwidthMeter).
+	Bandwidth bool
 }
 
 // Suites lists the suites by name.
@@ -60,6 +63,58 @@ func LookupSuite(name string) (Suite, error) {
 	case "full":
 		return Suite{Name: "full", Problems: append(squares(256, 512, 1024, 2048, 4096), layer(cpuLayer)...), DTypes: cpu,
 			Warmup: 3, Repeats: 20, MinTime: time.Second, MaxTime: 20 * time.Second}, nil
+	}
+	return Suite{}, fmt.Errorf("unknown suite %q (known: %s)", name, strings.Join(Suites, ", "))
+}
+
+// gpuDTypes are the dtypes the GPU suites measure: the training types.
+// fp64 runs when asked for with --dtype.
+var gpuDTypes = []kernels.DType{kernels.FP32, kernels.TF32, kernels.BF16, kernels.FP16, kernels.FP8E4M3}
+
+// LookupSuiteFor returns the suite with the given name for a device kind:
+// "gpu" gets the GPU suites, anything else the CPU suites of LookupSuite.
+func LookupSuiteFor(name, kind string) (Suite, error) {
+	if kind != "gpu" {
+		return LookupSuite(name)
+	}
+	squares := func(ns ...int) []Problem {
+		var out []Problem
+		for _, n := range ns {
+			out = append(out, Problem{Label: "square", Shape: kernels.Square(n)})
+		}
+		return out
+	}
+	// layers returns the forward GEMMs of one layer of each preset at its
+	// training sequence length times its default micro-batch.
+	layers := func(names ...string) []Problem {
+		var out []Problem
+		for _, name := range names {
+			m, err := kernels.LookupModel(name)
+			if err != nil {
+				panic(err) // the names above are presets
+			}
+			gs, err := m.Layer(m.Seq * max(m.Batch, 1)).GEMMs()
+			if err != nil {
+				panic(err)
+			}
+			for _, g := range gs {
+				out = append(out, Problem{Label: name + " " + g.Name, Shape: g.Shape})
+			}
+		}
+		return out
+	}
+	switch strings.ToLower(name) {
+	case "quick":
+		return Suite{Name: "quick", Problems: squares(1024, 4096, 8192), DTypes: gpuDTypes, Bandwidth: true,
+			Warmup: 5, Repeats: 50, MinTime: 200 * time.Millisecond, MaxTime: 2 * time.Second}, nil
+	case "standard":
+		return Suite{Name: "standard", Problems: append(squares(1024, 2048, 4096, 8192, 16384), layers("llama3-8b")...),
+			DTypes: gpuDTypes, Bandwidth: true,
+			Warmup: 10, Repeats: 50, MinTime: 200 * time.Millisecond, MaxTime: 4 * time.Second}, nil
+	case "full":
+		return Suite{Name: "full", Problems: append(squares(1024, 2048, 4096, 6144, 8192, 12288, 16384), layers("llama3-8b", "llama3-70b")...),
+			DTypes: gpuDTypes, Bandwidth: true,
+			Warmup: 20, Repeats: 100, MinTime: 500 * time.Millisecond, MaxTime: 10 * time.Second}, nil
 	}
 	return Suite{}, fmt.Errorf("unknown suite %q (known: %s)", name, strings.Join(Suites, ", "))
 }

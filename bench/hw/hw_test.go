@@ -2,23 +2,100 @@ package hw
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/flopcast/flopcast/bench/backend"
+	"github.com/flopcast/flopcast/bench/backend/fake"
+	"github.com/flopcast/flopcast/cuda"
 )
 
+// withGPU replaces the GPU entry points for one test.
+func withGPU(t *testing.T, avail func() (int, error), open func(int) (backend.Backend, error)) {
+	t.Helper()
+	oa, oo := gpuAvailable, openGPU
+	gpuAvailable, openGPU = avail, open
+	t.Cleanup(func() { gpuAvailable, openGPU = oa, oo })
+}
+
+var notFound = fmt.Errorf("libcuda.so.1 not found; tried: ...: %w", cuda.ErrLibraryNotFound)
+
 func TestOpen(t *testing.T) {
-	for _, dev := range []string{"auto", "cpu", "CPU"} {
+	withGPU(t, func() (int, error) { return 0, notFound }, nil)
+	for _, dev := range []string{"auto", "cpu", "CPU", ""} {
 		b, _, err := Open(dev, 1)
 		if err != nil || b.Device().ID != "cpu" {
 			t.Errorf("Open(%q): %v", dev, err)
 		}
 	}
-	cases := map[string]string{"cuda": "no GPU backend", "cuda:1": "no GPU backend", "tpu": "unknown device"}
-	for dev, want := range cases {
-		_, _, err := Open(dev, 1)
-		var ue *UnsupportedDeviceError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), want) {
-			t.Errorf("Open(%q) = %v, want %q", dev, err, want)
+	_, _, err := Open("tpu", 1)
+	var ue *UnsupportedDeviceError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown device "tpu"`) {
+		t.Errorf("Open(tpu) = %v", err)
+	}
+}
+
+func TestAutoFallsBackWithOneNotice(t *testing.T) {
+	cases := []struct {
+		avail func() (int, error)
+		open  func(int) (backend.Backend, error)
+		want  string
+	}{
+		{func() (int, error) { return 0, notFound }, nil, "no NVIDIA driver (libcuda.so.1 not found); running on CPU"},
+		{func() (int, error) { return 0, nil }, nil, "no NVIDIA GPU (the driver found none); running on CPU"},
+		{func() (int, error) { return 1, nil }, func(int) (backend.Backend, error) { return nil, errors.New("cuBLASLt: not found") },
+			"GPU cuda:0 could not be opened (cuBLASLt: not found); running on CPU"},
+	}
+	for _, c := range cases {
+		withGPU(t, c.avail, c.open)
+		b, notices, err := Open("auto", 1)
+		if err != nil || b.Device().ID != "cpu" {
+			t.Fatalf("Open(auto) = %v, %v", b, err)
+		}
+		var gpuNotes []string
+		for _, n := range notices {
+			if strings.Contains(n, "running on CPU") {
+				gpuNotes = append(gpuNotes, n)
+			}
+		}
+		if len(gpuNotes) != 1 || gpuNotes[0] != c.want {
+			t.Errorf("notices %q, want exactly one %q", notices, c.want)
+		}
+	}
+}
+
+func TestAutoPicksTheGPU(t *testing.T) {
+	var asked []int
+	withGPU(t, func() (int, error) { return 2, nil }, func(o int) (backend.Backend, error) {
+		asked = append(asked, o)
+		return &fake.Backend{}, nil
+	})
+	for dev, want := range map[string]int{"auto": 0, "cuda": 0, "cuda:1": 1, "GPU": 0} {
+		asked = nil
+		b, notices, err := Open(dev, 1)
+		if err != nil || b.Device().ID != "fake" || len(notices) != 0 || len(asked) != 1 || asked[0] != want {
+			t.Errorf("Open(%q) = %v, %v, %v; opened %v", dev, b, notices, err, asked)
+		}
+	}
+}
+
+func TestCUDAWithoutDriverIsAnError(t *testing.T) {
+	withGPU(t, func() (int, error) { return 0, notFound }, nil)
+	for _, dev := range []string{"cuda", "cuda:0", "cuda:3", "gpu"} {
+		b, _, err := Open(dev, 1)
+		var ng *NoGPUError
+		if b != nil || !errors.As(err, &ng) {
+			t.Fatalf("Open(%q) = %v, %v; want *NoGPUError", dev, b, err)
+		}
+		want := dev + ": no NVIDIA driver (libcuda.so.1 not found); use --device cpu to measure the CPU"
+		if err.Error() != want || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Open(%q) error %q, want %q", dev, err, want)
+		}
+	}
+	for _, dev := range []string{"cuda:x", "cuda:-1"} {
+		if _, _, err := Open(dev, 1); err == nil || !strings.Contains(err.Error(), "ordinal") {
+			t.Errorf("Open(%q) = %v", dev, err)
 		}
 	}
 }

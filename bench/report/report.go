@@ -98,9 +98,18 @@ func rows(f *result.File) [][]string {
 		if label == "" {
 			label = m.Workload
 		}
-		out = append(out, []string{m.Device, m.DType, label, m.Shape.String(), median, spread, rate, peak, rel, check})
+		out = append(out, []string{m.Device, m.DType, label, shapeText(m), median, spread, rate, peak, rel, check})
 	}
 	return out
+}
+
+// shapeText is the m×n×k column: the GEMM shape, or for a block the
+// architecture and seq×batch.
+func shapeText(m result.Measurement) string {
+	if b := m.Block; b != nil {
+		return fmt.Sprintf("%s seq %d×%d", b.Arch, b.Seq, b.Batch)
+	}
+	return m.Shape.String()
 }
 
 // rateUnit picks GFLOP/s or TFLOP/s for the largest throughput.
@@ -172,7 +181,7 @@ func Footnotes(f *result.File) []string {
 	}
 	for _, m := range f.Measurements {
 		for _, n := range m.Notes {
-			out = append(out, fmt.Sprintf("%s %s %s: %s", m.Device, m.DType, m.Shape, n))
+			out = append(out, fmt.Sprintf("%s %s %s: %s", m.Device, m.DType, shapeText(m), n))
 		}
 	}
 	if f.Partial {

@@ -149,6 +149,10 @@ type Measurement struct {
 	// FLOPPerSecond is FLOPs / Seconds.Median; zero unless verified.
 	FLOPPerSecond     float64 `json:"flop_per_second"`
 	PeakFLOPPerSecond float64 `json:"peak_flop_per_second,omitempty"`
+	// BytesPerSecond is Bytes / Seconds.Median for memory workloads
+	// ("bandwidth"), with the datasheet figure in PeakBytesPerSecond.
+	BytesPerSecond     float64 `json:"bytes_per_second,omitempty"`
+	PeakBytesPerSecond float64 `json:"peak_bytes_per_second,omitempty"`
 	// Noisy is true when Seconds.RelIQR exceeds stats.NoisyThreshold.
 	Noisy  bool `json:"noisy,omitempty"`
 	Warmup int  `json:"warmup,omitempty"`
@@ -185,6 +189,8 @@ type Peer struct {
 	Seconds float64 `json:"seconds"`
 	// FLOPPerSecond is the peer's throughput at the same FLOP count.
 	FLOPPerSecond float64 `json:"flop_per_second,omitempty"`
+	// BytesPerSecond is the peer's throughput at the same byte count.
+	BytesPerSecond float64 `json:"bytes_per_second,omitempty"`
 }
 
 // BlockMetrics are the figures of one transformer-block training step

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/flopcast/flopcast/bench/backend/gpu"
 	"github.com/flopcast/flopcast/bench/hw"
 	"github.com/flopcast/flopcast/bench/result"
 	"github.com/flopcast/flopcast/bench/sysinfo"
@@ -31,28 +32,27 @@ func devicesCmd(args []string, stdout, stderr io.Writer) error {
 	if *format != "table" && *format != "json" {
 		return usageError("--format: unknown format %q (known: table, json)", *format)
 	}
-	b, _, err := hw.Open("auto", *threads)
+	b, _, err := hw.Open("cpu", *threads)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	host := sysinfo.Local.Host()
 	devs := []result.Device{b.Device()}
+	gpus := gpu.ProbeSystem()
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			Host    result.Host     `json:"host"`
 			Devices []result.Device `json:"devices"`
-			GPUs    string          `json:"gpus"`
-		}{host, devs, gpuLine})
+			GPUs    gpu.Probe       `json:"gpus"`
+		}{host, devs, gpus})
 	}
 	printDevices(stdout, host, devs)
+	printGPUs(stdout, gpus)
 	return nil
 }
-
-// gpuLine says what this build does about GPUs.
-const gpuLine = "not probed: this build has no GPU backend yet"
 
 func printDevices(w io.Writer, h result.Host, devs []result.Device) {
 	kv := func(k, v string) {
@@ -101,6 +101,46 @@ func printDevices(w io.Writer, h result.Host, devs []result.Device) {
 			}
 		}
 	}
+}
+
+// printGPUs prints the GPU section: the status line, each NVIDIA library
+// with the file loaded and its version or every path tried and why it
+// failed, then each GPU.
+func printGPUs(w io.Writer, p gpu.Probe) {
+	kv := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", k+":", v)
+		}
+	}
 	fmt.Fprintln(w, "gpus")
-	kv("status", gpuLine)
+	kv("status", p.Status)
+	for _, l := range p.Libraries {
+		switch {
+		case l.Loaded && l.Error != "":
+			kv(l.Name, fmt.Sprintf("%s (unusable: %s)", l.Path, l.Error))
+		case l.Loaded:
+			kv(l.Name, fmt.Sprintf("%s %s (%s)", l.Path, l.Version, l.Source))
+		default:
+			kv(l.Name, "not loaded: "+l.Error)
+			for _, t := range l.Tried {
+				fmt.Fprintf(w, "  %-12s   tried %s\n", "", t)
+			}
+		}
+	}
+	for _, d := range p.Devices {
+		fmt.Fprintf(w, "device %s\n", d.ID)
+		kv("name", d.Name)
+		kv("uuid", d.UUID)
+		kv("compute", d.ComputeCapability)
+		kv("sms", fmt.Sprint(d.Cores))
+		kv("clock", fmt.Sprintf("%.0f MHz (%s)", d.ClockMHz, d.ClockSource))
+		kv("memory", fmt.Sprintf("%.1f GiB", float64(d.MemoryBytes)/(1<<30)))
+		kv("l2", fmt.Sprintf("%d MiB", d.CacheBytes>>20))
+		for _, dt := range []string{"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"} {
+			if v := d.PeakFLOPPerSecond[dt]; v > 0 {
+				kv("peak "+dt, fmt.Sprintf("%.1f TFLOP/s", v/1e12))
+			}
+		}
+		kv("peak basis", d.PeakBasis)
+	}
 }

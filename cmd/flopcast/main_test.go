@@ -86,7 +86,6 @@ func TestBadInputIsOneLineExit2(t *testing.T) {
 		{[]string{"run", "--threads", "-1"}, "--threads -1"},
 		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},
 		{[]string{"run", "--device", "tpu"}, `--device: unknown device "tpu"`},
-		{[]string{"run", "--device", "cuda:0"}, "no GPU backend"},
 		{[]string{"run", "--out", "/nonexistent/dir/r.json", "--sizes", "8"}, "--out /nonexistent/dir/r.json: cannot write"},
 		{[]string{"run", "--out", "", "--sizes", "8"}, "--out: empty path"},
 		{[]string{"run", "--bogus"}, "flag provided but not defined: -bogus"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flopcast/flopcast/bench"
+	"github.com/flopcast/flopcast/bench/backend"
 	"github.com/flopcast/flopcast/bench/hw"
 	"github.com/flopcast/flopcast/bench/report"
 	"github.com/flopcast/flopcast/bench/result"
@@ -31,15 +32,29 @@ type runOptions struct {
 	out, format                            string
 	quiet                                  bool
 	set                                    map[string]bool
+
+	// The block workload's shape: a preset, an arch and overrides.
+	preset, arch                               string
+	hidden, heads, kvHeads, ffn, seqLen, batch int
+	// blocks is what plan made of them.
+	blocks []kernels.BlockConfig
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runOptions, error) {
 	o := &runOptions{}
 	fs := flag.NewFlagSet("flopcast run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.device, "device", "auto", "device: auto (best found) or cpu")
+	fs.StringVar(&o.device, "device", "auto", "device: auto (best found), cpu, cuda or cuda:N")
 	fs.StringVar(&o.suite, "suite", "standard", "suite: quick, standard or full")
-	fs.StringVar(&o.workload, "workload", "gemm", "workload: gemm")
+	fs.StringVar(&o.workload, "workload", "gemm", "workload: gemm or block (one transformer layer trained: forward, backward, AdamW)")
+	fs.StringVar(&o.preset, "preset", "", "block: model preset whose layer is trained (default tiny; see kernels presets)")
+	fs.StringVar(&o.arch, "arch", "", "block: llama or gpt (default: the preset's)")
+	fs.IntVar(&o.hidden, "hidden", 0, "block: hidden size (overrides the preset's)")
+	fs.IntVar(&o.heads, "heads", 0, "block: attention heads")
+	fs.IntVar(&o.kvHeads, "kv-heads", 0, "block: key/value heads (default: heads for a custom block)")
+	fs.IntVar(&o.ffn, "ffn", 0, "block: MLP inner width")
+	fs.IntVar(&o.seqLen, "seq", 0, "block: sequence length")
+	fs.IntVar(&o.batch, "batch", 0, "block: sequences per step")
 	fs.StringVar(&o.dtypes, "dtype", "", "comma-separated dtypes (default: the suite's; CPU: fp32,fp64)")
 	fs.StringVar(&o.sizes, "sizes", "", "comma-separated sizes N or shapes MxNxK (default: the suite's)")
 	fs.IntVar(&o.repeats, "repeats", 0, "least number of timed calls (default: the suite's)")
@@ -75,8 +90,24 @@ func (o *runOptions) plan() (bench.Suite, error) {
 	if err != nil {
 		return suite, usageError("--suite: %v", err)
 	}
-	if o.workload != "gemm" {
-		return suite, usageError("--workload: unknown workload %q (known: gemm)", o.workload)
+	switch o.workload {
+	case "gemm":
+		for _, f := range blockFlags {
+			if o.set[f] {
+				return suite, usageError("--%s: applies to --workload block only", f)
+			}
+		}
+	case "block":
+		if o.set["sizes"] {
+			return suite, usageError("--sizes: applies to --workload gemm only; the block takes --preset or --hidden, --heads, --ffn, --seq, --batch")
+		}
+		blk, err := o.block()
+		if err != nil {
+			return suite, err
+		}
+		o.blocks = []kernels.BlockConfig{blk}
+	default:
+		return suite, usageError("--workload: unknown workload %q (known: gemm, block)", o.workload)
 	}
 	if o.set["dtype"] {
 		if suite.DTypes, err = kernels.ParseDTypes(o.dtypes); err != nil {
@@ -168,12 +199,26 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError("--device: %v", err)
 	}
 	defer b.Close()
+	if b.Device().Kind == "gpu" && o.workload == "gemm" {
+		suite = gpuSuite(o, suite)
+	}
+	if _, ok := b.(backend.BlockBackend); o.workload == "block" && !ok {
+		return usageError("--workload block: device %s (%s) does not run the block workload", b.Device().ID, b.Device().Name)
+	}
 	for _, d := range suite.DTypes {
-		if !b.Supports(d) {
+		if !b.Supports(d) && (o.set["dtype"] || b.Device().Kind != "gpu") {
 			return usageError("--dtype %s: not supported on %s (%s)", d, b.Device().ID, b.Device().Name)
 		}
 	}
-	if avail := b.MemoryAvailable(); avail > 0 {
+	if avail := b.MemoryAvailable(); avail > 0 && o.workload == "block" {
+		for _, blk := range o.blocks {
+			for _, d := range suite.DTypes {
+				if est := bench.BlockMemoryEstimate(blk, d); est.Total() > avail {
+					return usageError("%s: the %s %s block needs %s, %s available", o.blockFlag(blk), blk, d, est, bench.GiB(avail))
+				}
+			}
+		}
+	} else if avail > 0 {
 		for _, p := range suite.Problems {
 			for _, d := range suite.DTypes {
 				if need := memoryNeeded(p.Shape, d); need > avail {
@@ -212,7 +257,20 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !o.quiet && isTerminal(stderr) {
 		cfg.Progress = progressBar(stderr)
 	}
-	ms, runErr := bench.Run(ctx, b, cfg)
+	var ms []result.Measurement
+	var runErr error
+	if o.workload == "block" {
+		ms, runErr = bench.RunBlocks(ctx, b, bench.BlockRun{
+			Blocks: o.blocks, DTypes: cfg.DTypes, Warmup: cfg.Warmup, MinRepeats: cfg.MinRepeats,
+			MinTime: cfg.MinTime, MaxTime: cfg.MaxTime, Seed: cfg.Seed, Progress: cfg.Progress,
+		})
+	} else {
+		ms, runErr = bench.Run(ctx, b, cfg)
+		if runErr == nil && suite.Bandwidth {
+			bw, err := bench.RunBandwidth(ctx, b, suite.Warmup, suite.Repeats)
+			ms, runErr = append(ms, bw...), err
+		}
+	}
 	file.Measurements = append(file.Measurements, ms...)
 	interrupted := runErr != nil && ctx.Err() != nil
 	if runErr != nil && !interrupted {
@@ -291,4 +349,81 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// blockFlags are the flags that shape the block workload.
+var blockFlags = []string{"preset", "arch", "hidden", "heads", "kv-heads", "ffn", "seq", "batch"}
+
+// block builds the block configuration from --preset (default tiny, unless
+// a custom shape is given with --hidden) and the overriding flags; errors
+// name the flag and the value.
+func (o *runOptions) block() (kernels.BlockConfig, error) {
+	var c kernels.BlockConfig
+	custom := !o.set["preset"] && o.set["hidden"]
+	if custom {
+		for _, f := range []string{"heads", "ffn"} {
+			if !o.set[f] {
+				return c, usageError("--%s: a custom block (--hidden without --preset) needs --hidden, --heads and --ffn", f)
+			}
+		}
+		c = kernels.BlockConfig{Arch: kernels.Llama, Seq: 128, Batch: 1}
+	} else {
+		name := o.preset
+		if name == "" {
+			name = "tiny"
+		}
+		m, err := kernels.LookupModel(name)
+		if err != nil {
+			return c, usageError("--preset: %v", err)
+		}
+		if m.Experts > 0 {
+			return c, usageError("--preset %s: a mixture-of-experts layer is not a block this workload trains (dense presets only)", name)
+		}
+		c = kernels.BlockFromModel(m)
+	}
+	if o.set["arch"] {
+		a, err := kernels.ParseArch(o.arch)
+		if err != nil {
+			return c, usageError("--arch: %v", err)
+		}
+		c.Arch = a
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		dst  *int
+	}{{"hidden", o.hidden, &c.Hidden}, {"heads", o.heads, &c.Heads}, {"kv-heads", o.kvHeads, &c.KVHeads},
+		{"ffn", o.ffn, &c.FFN}, {"seq", o.seqLen, &c.Seq}, {"batch", o.batch, &c.Batch}} {
+		if o.set[f.name] {
+			*f.dst = f.v
+		}
+	}
+	if custom && !o.set["kv-heads"] {
+		c.KVHeads = c.Heads
+	}
+	if err := c.Validate(); err != nil {
+		var be *kernels.BlockConfigError
+		if errors.As(err, &be) {
+			return c, usageError("--%s %s: %s", be.Field, be.Value, be.Msg)
+		}
+		return c, usageError("%v", err)
+	}
+	return c, nil
+}
+
+// blockFlag names the flags that chose a block, for error messages.
+func (o *runOptions) blockFlag(c kernels.BlockConfig) string {
+	var parts []string
+	if c.Preset != "" {
+		parts = append(parts, "--preset "+c.Preset)
+	}
+	for _, f := range []string{"hidden", "seq", "batch"} {
+		if o.set[f] {
+			parts = append(parts, fmt.Sprintf("--%s %d", f, map[string]int{"hidden": c.Hidden, "seq": c.Seq, "batch": c.Batch}[f]))
+		}
+	}
+	if len(parts) == 0 {
+		return "--workload block"
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,0 +1,264 @@
+package gpu
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"unsafe"
+
+	"github.com/flopcast/flopcast/bench/result"
+	"github.com/flopcast/flopcast/bench/stats"
+	"github.com/flopcast/flopcast/cuda/driver"
+	"github.com/flopcast/flopcast/cuda/nvrtc"
+	"github.com/flopcast/flopcast/kernels"
+	kcuda "github.com/flopcast/flopcast/kernels/cuda"
+)
+
+// BandwidthDType is the dtype name bandwidth measurements carry: they move
+// bytes, not numbers.
+const BandwidthDType = "bytes"
+
+// BandwidthConfig sizes the bandwidth measurement.
+type BandwidthConfig struct {
+	// DeviceBytes is the size of each of the two device buffers (0: 1 GiB,
+	// or a quarter of free memory when less). It is kept far above the L2.
+	DeviceBytes int64
+	// HostBytes is the pinned host buffer (0: 256 MiB).
+	HostBytes int64
+	// Warmup and Repeats are the untimed and timed calls per measurement.
+	Warmup, Repeats int
+}
+
+// bandwidthSize picks the device buffer size: the request or 1 GiB,
+// capped at a quarter of free memory, at least 8 times the L2, a multiple
+// of 16 MiB.
+func bandwidthSize(want, free, l2 int64) int64 {
+	if want <= 0 {
+		want = 1 << 30
+	}
+	s := min(want, free/4)
+	s = max(s, 8*l2)
+	return max(16<<20, s&^(16<<20-1))
+}
+
+// Bandwidth measures memory bandwidth four ways: a device-to-device copy
+// (cuMemcpyDtoDAsync), the NVRTC-compiled 16-byte-vector copy kernel
+// (both count bytes read plus written), and host-to-device and
+// device-to-host copies over pinned memory. Device copies are checked by
+// comparing samples of source and destination.
+func (bk *Backend) Bandwidth(ctx context.Context, cfg BandwidthConfig) ([]result.Measurement, error) {
+	if cfg.Repeats < 1 {
+		cfg.Repeats = 20
+	}
+	if cfg.Warmup < 0 {
+		cfg.Warmup = 0
+	}
+	if cfg.HostBytes <= 0 {
+		cfg.HostBytes = 256 << 20
+	}
+	size := bandwidthSize(cfg.DeviceBytes, bk.MemoryAvailable(), bk.l2)
+	var out []result.Measurement
+	err := bk.ctx.Do(func() error {
+		src, err := driver.Alloc(size)
+		if err != nil {
+			return err
+		}
+		defer driver.Free(src)
+		dst, err := driver.Alloc(size)
+		if err != nil {
+			return err
+		}
+		defer driver.Free(dst)
+		host, err := driver.HostAlloc(cfg.HostBytes)
+		if err != nil {
+			return err
+		}
+		defer driver.HostFree(host)
+		hb := unsafe.Slice((*byte)(host), cfg.HostBytes)
+		r := kernels.NewRand(0x62616e64)
+		for i := 0; i < len(hb); i += 8 {
+			v := r.Uint64()
+			for j := 0; j < 8 && i+j < len(hb); j++ {
+				hb[i+j] = byte(v >> (8 * j))
+			}
+		}
+		// Fill src with random bytes from the pinned buffer.
+		for off := int64(0); off < size; off += cfg.HostBytes {
+			if err := bk.stream.CopyToDeviceAsync(src.Add(off), host, min(cfg.HostBytes, size-off)); err != nil {
+				return err
+			}
+		}
+		if err := bk.stream.Wait(Timeout); err != nil {
+			return err
+		}
+
+		d2d := func() error { return bk.stream.CopyAsync(dst, src, size) }
+		m, err := bk.timeOp(ctx, "d2d_copy", 2*size, cfg, d2d, func() error { return bk.checkCopy(src, dst, size) }, bk.poisonFn(dst, size))
+		if err != nil {
+			return err
+		}
+		out = append(out, m)
+
+		if launch, why := bk.copyKernel(src, dst, size); launch != nil {
+			m, err = bk.timeOp(ctx, "copy_kernel", 2*size, cfg, launch, func() error { return bk.checkCopy(src, dst, size) }, bk.poisonFn(dst, size))
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		} else {
+			out = append(out, result.Measurement{Workload: "bandwidth", Label: "copy_kernel", DType: BandwidthDType,
+				Bytes: 2 * size, Status: result.StatusSkipped, Notes: []string{why}})
+		}
+
+		h2d := func() error { return bk.stream.CopyToDeviceAsync(dst, host, cfg.HostBytes) }
+		if m, err = bk.timeOp(ctx, "h2d_pinned", cfg.HostBytes, cfg, h2d, nil, nil); err != nil {
+			return err
+		}
+		out = append(out, m)
+		d2h := func() error { return bk.stream.CopyToHostAsync(host, src, cfg.HostBytes) }
+		if m, err = bk.timeOp(ctx, "d2h_pinned", cfg.HostBytes, cfg, d2h, nil, nil); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	for i := range out {
+		out[i].Device = bk.info.ID
+		if bk.hasPeak && out[i].Status == result.StatusOK && (out[i].Label == "d2d_copy" || out[i].Label == "copy_kernel") {
+			out[i].PeakBytesPerSecond = bk.peak.MemoryTBps * 1e12
+			out[i].Notes = append(out[i].Notes, fmt.Sprintf("%.0f GB/s, %.1f%% of the %.2f TB/s datasheet figure (%s)",
+				out[i].BytesPerSecond/1e9, 100*out[i].BytesPerSecond/out[i].PeakBytesPerSecond, bk.peak.MemoryTBps, bk.peak.Model))
+		} else if out[i].Status == result.StatusOK {
+			out[i].Notes = append(out[i].Notes, fmt.Sprintf("%.1f GB/s", out[i].BytesPerSecond/1e9))
+		}
+	}
+	return out, err
+}
+
+// poisonFn returns a function that fills buf with the NaN pattern.
+func (bk *Backend) poisonFn(buf driver.Ptr, size int64) func() error {
+	return func() error { return bk.stream.Memset32Async(buf, kernels.PoisonBits32, size/4) }
+}
+
+// timeOp measures one operation: poison (untimed), one call checked,
+// warm-up, then timed calls with events.
+func (bk *Backend) timeOp(ctx context.Context, label string, moved int64, cfg BandwidthConfig, op, check, poison func() error) (result.Measurement, error) {
+	m := result.Measurement{Workload: "bandwidth", Label: label, DType: BandwidthDType, Bytes: moved, Warmup: cfg.Warmup}
+	if poison != nil {
+		if err := poison(); err != nil {
+			return m, err
+		}
+	}
+	once := func() (float64, error) {
+		if err := bk.start.Record(bk.stream); err != nil {
+			return 0, err
+		}
+		if err := op(); err != nil {
+			return 0, err
+		}
+		if err := bk.stop.Record(bk.stream); err != nil {
+			return 0, err
+		}
+		if err := bk.stop.Wait(Timeout); err != nil {
+			return 0, err
+		}
+		return driver.Elapsed(bk.start, bk.stop)
+	}
+	if _, err := once(); err != nil {
+		return m, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			m.Status = result.StatusFailed
+			m.Notes = append(m.Notes, "check failed: "+err.Error())
+			return m, nil
+		}
+		m.Verified = true
+	}
+	before := bk.State()
+	for i := 0; i < cfg.Warmup; i++ {
+		if _, err := once(); err != nil {
+			return m, err
+		}
+	}
+	var samples []float64
+	for i := 0; i < cfg.Repeats; i++ {
+		if err := ctx.Err(); err != nil {
+			return m, err
+		}
+		t, err := once()
+		if err != nil {
+			return m, err
+		}
+		samples = append(samples, t)
+	}
+	after := bk.State()
+	m.StateBefore, m.StateAfter = &before, &after
+	sum, err := stats.Summarize(samples)
+	if err != nil {
+		return m, err
+	}
+	m.Status, m.Seconds, m.Samples, m.Noisy = result.StatusOK, &sum, samples, sum.Noisy()
+	if sum.Median > 0 {
+		m.BytesPerSecond = float64(moved) / sum.Median
+	}
+	if before.Throttled || after.Throttled {
+		m.Notes = append(m.Notes, "throttled during the measurement")
+	}
+	return m, nil
+}
+
+// checkCopy compares 1 MiB samples at the start, middle and end of src
+// and dst.
+func (bk *Backend) checkCopy(src, dst driver.Ptr, size int64) error {
+	const n = 1 << 20
+	a, b := make([]byte, n), make([]byte, n)
+	for _, off := range []int64{0, (size / 2) &^ 15, size - n} {
+		if err := driver.CopyToHost(a, src.Add(off)); err != nil {
+			return err
+		}
+		if err := driver.CopyToHost(b, dst.Add(off)); err != nil {
+			return err
+		}
+		if !bytes.Equal(a, b) {
+			return fmt.Errorf("destination differs from source at offset %d", off)
+		}
+	}
+	return nil
+}
+
+// copyKernel compiles the copy kernel for this GPU and returns its launch,
+// or nil and why it cannot run.
+func (bk *Backend) copyKernel(src, dst driver.Ptr, size int64) (func() error, string) {
+	major, minor := bk.cc/10, bk.cc%10
+	out, err := nvrtc.Compile(kcuda.CopySource, kcuda.CopySourceName, major, minor)
+	if err != nil {
+		return nil, "copy kernel not compiled: " + err.Error()
+	}
+	mod, err := driver.LoadModule(out.Image)
+	if err != nil {
+		return nil, "copy kernel not loaded: " + err.Error()
+	}
+	f, err := mod.Function(kcuda.Copy16Kernel)
+	if err != nil {
+		return nil, err.Error()
+	}
+	n := uint64(size / 16)
+	grid, block := launchDims(n, bk.info.Cores)
+	return func() error { return f.Launch(grid, block, 0, bk.stream, src, dst, n) }, ""
+}
+
+// launchDims picks a grid-stride launch for n elements: 256-thread blocks,
+// at most 32 blocks per multiprocessor.
+func launchDims(n uint64, sms int) (grid, block driver.Dim3) {
+	const threads = 256
+	blocks := (n + threads - 1) / threads
+	blocks = min(blocks, uint64(max(sms, 1)*32))
+	return driver.Dim3{X: uint32(max(blocks, 1)), Y: 1, Z: 1}, driver.Dim3{X: threads, Y: 1, Z: 1}
+}
+
+// MeasureBandwidth implements bench.BandwidthMeter with the default
+// buffer sizes.
+func (bk *Backend) MeasureBandwidth(ctx context.Context, warmup, repeats int) ([]result.Measurement, error) {
+	return bk.Bandwidth(ctx, BandwidthConfig{Warmup: warmup, Repeats: repeats})
+}

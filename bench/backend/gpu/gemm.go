@@ -1,0 +1,250 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/flopcast/flopcast/bench/backend"
+	"github.com/flopcast/flopcast/cuda"
+	"github.com/flopcast/flopcast/cuda/blaslt"
+	"github.com/flopcast/flopcast/cuda/driver"
+	"github.com/flopcast/flopcast/kernels"
+)
+
+// Algorithm search: how many the heuristic is asked for, how many timed
+// calls each candidate gets, and the time the whole search may take
+// before the remaining candidates are dropped.
+const (
+	searchAlgos  = 8
+	searchCalls  = 3
+	searchBudget = 3 * time.Second
+)
+
+type operands struct{ a, b, c driver.Ptr }
+
+// gemm is one GEMM problem on the GPU.
+type gemm struct {
+	bk     *Backend
+	plan   blaslt.Plan
+	mm     *blaslt.Matmul
+	sets   []operands
+	a, b   hostMatrix
+	out    hostMatrix
+	algo   int
+	tried  int
+	search []float64
+}
+
+var _ backend.GEMM = (*gemm)(nil)
+
+// fitSets returns how many operand sets of setBytes fit in free bytes
+// (at most want), and an error naming the need when not even one does.
+func fitSets(want int, setBytes, free int64) (int, error) {
+	if setBytes > free {
+		return 0, fmt.Errorf("needs %.1f GiB, %.1f GiB free: %w", float64(setBytes)/(1<<30), float64(max(free, 0))/(1<<30), cuda.ErrOutOfMemory)
+	}
+	return max(1, min(want, int(free/setBytes))), nil
+}
+
+// NewGEMM implements backend.Backend: random inputs quantised to d on the
+// host and uploaded to every operand set, and the fastest of the
+// algorithms cuBLASLt's heuristic proposes.
+func (bk *Backend) NewGEMM(shape kernels.GEMMShape, d kernels.DType, sets int, seed uint64) (backend.GEMM, error) {
+	if !bk.Supports(d) {
+		return nil, fmt.Errorf("%s needs compute capability %.1f, %s has %s: %w", d,
+			float64(blaslt.MinComputeCapability(d))/10, bk.info.ID, bk.info.ComputeCapability, cuda.ErrNotSupported)
+	}
+	p, err := blaslt.NewPlan(shape, d)
+	if err != nil {
+		return nil, err
+	}
+	ab, bb, cb := p.Bytes()
+	n, err := fitSets(max(sets, 1), ab+bb+cb, bk.MemoryAvailable())
+	if err != nil {
+		return nil, err
+	}
+	g := &gemm{bk: bk, plan: p}
+	g.a, g.b = hostOperands(p, seed)
+	g.out = newOutput(d, shape.M, shape.N)
+	err = bk.ctx.Do(func() error {
+		for i := 0; i < n; i++ {
+			o, err := allocSet(ab, bb, cb)
+			if err != nil {
+				if i > 0 && isOOM(err) { // keep the sets that fit
+					break
+				}
+				return err
+			}
+			g.sets = append(g.sets, o)
+			if err := driver.CopyToDevice(o.a, g.a.bytes); err != nil {
+				return err
+			}
+			if err := driver.CopyToDevice(o.b, g.b.bytes); err != nil {
+				return err
+			}
+		}
+		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, bk.scales, bk.scales.Add(4), searchAlgos)
+		if err != nil {
+			return err
+		}
+		return g.pickAlgo()
+	})
+	if err != nil {
+		g.Release()
+		return nil, err
+	}
+	return g, nil
+}
+
+// allocSet allocates one operand set, freeing what it got on failure.
+func allocSet(ab, bb, cb int64) (operands, error) {
+	var o operands
+	var err error
+	if o.a, err = driver.Alloc(ab); err == nil {
+		if o.b, err = driver.Alloc(bb); err == nil {
+			if o.c, err = driver.Alloc(cb); err == nil {
+				return o, nil
+			}
+			driver.Free(o.b)
+		}
+		driver.Free(o.a)
+	}
+	return operands{}, err
+}
+
+func isOOM(err error) bool { return err != nil && errors.Is(err, cuda.ErrOutOfMemory) }
+
+// pickAlgo times each candidate briefly (one untimed call, then
+// searchCalls timed ones) and keeps the one with the least median.
+func (g *gemm) pickAlgo() error {
+	start := time.Now()
+	best, bestT := -1, 0.0
+	var firstErr error
+	for i := range g.mm.Algos {
+		if i > 0 && time.Since(start) > searchBudget {
+			break
+		}
+		g.tried++
+		t, err := g.timeAlgo(i, searchCalls)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		g.search = append(g.search, t)
+		if best < 0 || t < bestT {
+			best, bestT = i, t
+		}
+	}
+	if best < 0 {
+		return fmt.Errorf("no cuBLASLt algorithm ran: %w", firstErr)
+	}
+	g.algo = best
+	return nil
+}
+
+// timeAlgo runs algorithm i once untimed, then calls times, and returns
+// the median seconds.
+func (g *gemm) timeAlgo(i, calls int) (float64, error) {
+	if _, err := g.run(i, 0); err != nil {
+		return 0, err
+	}
+	ts := make([]float64, 0, calls)
+	for c := 0; c < calls; c++ {
+		t, err := g.run(i, (c+1)%len(g.sets))
+		if err != nil {
+			return 0, err
+		}
+		ts = append(ts, t)
+	}
+	sort.Float64s(ts)
+	return ts[len(ts)/2], nil
+}
+
+// run times one call of algorithm i on set s with events; the context
+// must be current.
+func (g *gemm) run(i, s int) (float64, error) {
+	o := g.sets[s]
+	bk := g.bk
+	if err := g.mm.RunTimed(i, o.a, o.b, o.c, bk.stream, bk.start, bk.stop); err != nil {
+		return 0, err
+	}
+	if err := bk.stop.Wait(Timeout); err != nil {
+		return 0, fmt.Errorf("%s %s: %w", g.plan.DType, g.plan.Shape, err)
+	}
+	return driver.Elapsed(bk.start, bk.stop)
+}
+
+// Sets implements backend.GEMM.
+func (g *gemm) Sets() int { return len(g.sets) }
+
+// Poison implements backend.GEMM: C of set s filled with NaN in its type.
+func (g *gemm) Poison(s int) {
+	_ = g.bk.ctx.Do(func() error {
+		_, _, cb := g.plan.Bytes()
+		var err error
+		if cb%4 == 0 {
+			err = g.bk.stream.Memset32Async(g.sets[s].c, kernels.PoisonBits32, cb/4)
+		} else {
+			err = g.bk.stream.Memset16Async(g.sets[s].c, uint16(kernels.PoisonBits32&0xffff), cb/2)
+		}
+		if err != nil {
+			return err
+		}
+		return g.bk.stream.Wait(Timeout)
+	})
+}
+
+// Run implements backend.GEMM with the chosen algorithm, timed by events.
+func (g *gemm) Run(s int) (float64, error) {
+	var t float64
+	err := g.bk.ctx.Do(func() error {
+		var err error
+		t, err = g.run(g.algo, s)
+		return err
+	})
+	return t, err
+}
+
+// Operands implements backend.GEMM: the host inputs and C of set s
+// downloaded.
+func (g *gemm) Operands(s int) (a, b, c kernels.Matrix) {
+	err := g.bk.ctx.Do(func() error { return driver.CopyToHost(g.out.bytes, g.sets[s].c) })
+	if err != nil {
+		// Leave the output poisoned so the check fails and says why.
+		for i := range g.out.bytes {
+			g.out.bytes[i] = 0xff
+		}
+	}
+	return g.a.m, g.b.m, g.out.m
+}
+
+// Notes says which algorithm won, for the measurement.
+func (g *gemm) Notes() []string {
+	if g.mm == nil || len(g.mm.Algos) == 0 {
+		return nil
+	}
+	a := g.mm.Algos[g.algo]
+	return []string{fmt.Sprintf("cublasLt algorithm: heuristic #%d (algo id %d, %.2f waves, %d MiB workspace) fastest of %d tried of %d proposed",
+		a.Rank, a.ID, a.Waves, a.Workspace>>20, g.tried, len(g.mm.Algos))}
+}
+
+// Release implements backend.GEMM.
+func (g *gemm) Release() {
+	_ = g.bk.ctx.Do(func() error {
+		if g.mm != nil {
+			g.mm.Destroy()
+			g.mm = nil
+		}
+		for _, o := range g.sets {
+			driver.Free(o.a)
+			driver.Free(o.b)
+			driver.Free(o.c)
+		}
+		g.sets = nil
+		return nil
+	})
+}

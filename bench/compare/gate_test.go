@@ -1,0 +1,151 @@
+package compare
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestMannWhitney(t *testing.T) {
+	for _, c := range []struct {
+		x, y []float64
+		want float64
+	}{
+		// Exact, no ties: complete separation of 3 and 3 is 2/C(6,3).
+		{[]float64{1, 2, 3}, []float64{4, 5, 6}, 0.1},
+		{[]float64{6, 5, 4}, []float64{3, 2, 1}, 0.1},
+		// 5 and 5 fully separated: 2/C(10,5) = 2/252.
+		{[]float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, 2.0 / 252},
+		// Interleaved: U = 4.5 of 9 is the centre; p = 1.
+		{[]float64{1, 3, 5}, []float64{2, 4, 6}, 0.7},
+		// Identical samples (all ties): no evidence.
+		{[]float64{1, 1, 1}, []float64{1, 1, 1}, 1},
+		{nil, []float64{1}, 1},
+	} {
+		if got := MannWhitney(c.x, c.y); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("MannWhitney(%v, %v) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	// With ties, the normal approximation, worked by hand: mid-ranks of x
+	// sum to 20.5, so U = 5.5 against a mean of 12.5; the tie term is
+	// 24+6+24 = 54, the variance 25/12·(11 − 54/90) = 21.667; z = (7 −
+	// 0.5)/4.6547 = 1.3964 and p = erfc(z/√2) = 0.1626.
+	if got := MannWhitney([]float64{1, 2, 2, 3, 4}, []float64{2, 3, 4, 4, 5}); math.Abs(got-0.1626) > 5e-4 {
+		t.Errorf("tied MannWhitney = %v, want 0.1626", got)
+	}
+}
+
+func loadOne(t *testing.T, path string) []Input {
+	t.Helper()
+	in, err := Load([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestGate(t *testing.T) {
+	find := func(g *GateResult, dtype string) Change {
+		for _, c := range g.Changes {
+			if strings.Contains(c.Measurement, " "+dtype+" ") {
+				return c
+			}
+		}
+		t.Fatalf("no change for %s in %+v", dtype, g.Changes)
+		return Change{}
+	}
+	cases := []struct {
+		name, old, new   string
+		regressions      int
+		fp32, bf16       Verdict
+		fp32Speed, fp32P float64 // NaN: not checked
+	}{
+		// fp32 10% slower with 1% spread: 10 samples fully separated.
+		{"slowdown", "fixture-base", "fixture-slow", 1, Regressed, Unchanged, -0.1, 2 / 184756.0},
+		// 7% slower, beyond the threshold, but within ±40% noise.
+		{"noise", "fixture-noisy-base", "fixture-noisy", 0, WithinNoise, WithinNoise, 1/1.07 - 1, math.NaN()},
+		// The baseline throttled: never used, reported as such.
+		{"throttled", "fixture-throttled-base", "fixture-slow", 0, BaselineNotUsed, BaselineNotUsed, math.NaN(), math.NaN()},
+		// Swapped: the new run is faster.
+		{"improved", "fixture-slow", "fixture-base", 0, Improved, Unchanged, 1/0.9 - 1, math.NaN()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := Gate(loadOne(t, "testdata/gate/"+c.old+".json"), loadOne(t, "testdata/gate/"+c.new+".json"), GateOptions{Threshold: 0.05})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Regressions != c.regressions {
+				t.Errorf("regressions %d, want %d", g.Regressions, c.regressions)
+			}
+			f32, b16 := find(g, "fp32"), find(g, "bf16")
+			if f32.Verdict != c.fp32 || b16.Verdict != c.bf16 {
+				t.Errorf("verdicts fp32 %q (%s), bf16 %q (%s); want %q, %q", f32.Verdict, f32.Reason, b16.Verdict, b16.Reason, c.fp32, c.bf16)
+			}
+			if !math.IsNaN(c.fp32Speed) && math.Abs(f32.Speed-c.fp32Speed) > 1e-9 {
+				t.Errorf("fp32 speed change %v, want %v", f32.Speed, c.fp32Speed)
+			}
+			if !math.IsNaN(c.fp32P) && math.Abs(f32.P-c.fp32P) > 1e-12 {
+				t.Errorf("fp32 p %v, want %v", f32.P, c.fp32P)
+			}
+			if c.name == "noise" && !(f32.P > 0.05) {
+				t.Errorf("noise p = %v, want > 0.05", f32.P)
+			}
+			if c.name == "throttled" && (f32.Reason != "baseline throttled" || b16.Reason != "baseline throttled") {
+				t.Errorf("throttled reasons %q, %q", f32.Reason, b16.Reason)
+			}
+			var b bytes.Buffer
+			if err := RenderGate(&b, g, FormatTable); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), string(c.fp32)) {
+				t.Errorf("table does not say %q:\n%s", c.fp32, b.String())
+			}
+		})
+	}
+}
+
+func TestGateNewestUsableBaseline(t *testing.T) {
+	// Two baselines of one machine: the newer one throttled, so the older
+	// one is used.
+	old := gateFile("fixture-gate", 50, 600, 0.01)
+	thr := gateThrottledBase()
+	thr.Created = old.Created.Add(24 * 3600e9)
+	cur := gateFile("fixture-gate", 45, 600, 0.01)
+	g, err := Gate([]Input{{"old.json", old}, {"thr.json", thr}}, []Input{{"new.json", cur}}, GateOptions{Threshold: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Regressions != 1 || g.Changes[0].Verdict != Regressed {
+		t.Errorf("gate %+v", g.Changes)
+	}
+}
+
+func TestGateNothingInCommon(t *testing.T) {
+	a := gateFile("host-a", 50, 600, 0.01)
+	b := fixtureCPU()
+	b.Host.InstanceType = ""
+	c := gateFile("host-c", 50, 600, 0.01)
+	c.Measurements[0].DType, c.Measurements[1].DType = "fp64", "fp8e4m3"
+	for _, pair := range [][2]Input{{{"a", a}, {"b", b}}, {{"a", a}, {"c", c}}} {
+		_, err := Gate(pair[0:1], pair[1:2], GateOptions{Threshold: 0.05})
+		if !errors.Is(err, ErrNothingInCommon) {
+			t.Errorf("gate %s vs %s: %v, want nothing in common", pair[0].Path, pair[1].Path, err)
+		}
+	}
+}
+
+func TestParseThreshold(t *testing.T) {
+	for in, want := range map[string]float64{"5%": 0.05, "5": 0.05, "0.5%": 0.005, "0": 0} {
+		if got, err := ParseThreshold(in); err != nil || math.Abs(got-want) > 1e-15 {
+			t.Errorf("ParseThreshold(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "x", "-1%", "100%", "NaN"} {
+		if _, err := ParseThreshold(bad); err == nil {
+			t.Errorf("ParseThreshold(%q) accepted", bad)
+		}
+	}
+}

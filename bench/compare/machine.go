@@ -1,0 +1,196 @@
+package compare
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flopcast/flopcast/bench/result"
+)
+
+// Machine is one column of a comparison: the devices of one name in one
+// results file, e.g. the two H100s of a two-GPU run or the CPU of a laptop.
+type Machine struct {
+	// Label is the column header: the instance type, or host and device
+	// name when the type is unknown; made unique among the columns.
+	Label string `json:"label"`
+	// Key identifies the machine across runs: the instance type, else
+	// hostname and device name. Two runs of one machine share it.
+	Key          string    `json:"key"`
+	InstanceType string    `json:"instance_type,omitempty"`
+	Hostname     string    `json:"hostname"`
+	DeviceName   string    `json:"device_name"`
+	DeviceKind   string    `json:"device_kind"`
+	DeviceIDs    []string  `json:"device_ids"`
+	Path         string    `json:"path"`
+	Created      time.Time `json:"created"`
+	// Devices are the devices of this column, in DeviceIDs order.
+	Devices []result.Device `json:"-"`
+	// Measurements are the measurements of these devices, in file order.
+	Measurements []result.Measurement `json:"-"`
+	// File is the results file the column comes from.
+	File *result.File `json:"-"`
+}
+
+// GPUs is the number of devices in the column (1 for a CPU).
+func (m Machine) GPUs() int {
+	if len(m.DeviceIDs) == 0 {
+		return 1
+	}
+	return len(m.DeviceIDs)
+}
+
+// Peak returns the dense peak FLOP/s of dtype on the column's devices, or
+// 0 when no device records one.
+func (m Machine) Peak(dtype string) float64 {
+	for _, d := range m.Devices {
+		if p := d.PeakFLOPPerSecond[dtype]; p > 0 {
+			return p
+		}
+	}
+	for _, ms := range m.Measurements {
+		if ms.DType == dtype && ms.PeakFLOPPerSecond > 0 {
+			return ms.PeakFLOPPerSecond
+		}
+	}
+	return 0
+}
+
+// Machines groups the inputs' measurements into columns: one per results
+// file and device name, holding every device of that name that has a
+// measurement. Columns keep input order; labels are made unique with the
+// file's date (and then its name) when one machine appears twice.
+func Machines(inputs []Input) []Machine {
+	var out []Machine
+	for _, in := range inputs {
+		f := in.File
+		byID := map[string]result.Device{}
+		for _, d := range f.Devices {
+			byID[d.ID] = d
+		}
+		type group struct {
+			name, kind string
+			ids        []string
+			ms         []result.Measurement
+		}
+		var groups []*group
+		index := map[string]*group{}
+		hasID := map[string]bool{}
+		for _, ms := range f.Measurements {
+			d, ok := byID[ms.Device]
+			if !ok {
+				d = result.Device{ID: ms.Device, Kind: deviceKind(ms.Device), Name: ms.Device}
+			}
+			name := d.Name
+			if name == "" {
+				name = d.ID
+			}
+			g := index[name]
+			if g == nil {
+				g = &group{name: name, kind: d.Kind}
+				index[name] = g
+				groups = append(groups, g)
+			}
+			if !hasID[d.ID] {
+				hasID[d.ID] = true
+				g.ids = append(g.ids, d.ID)
+			}
+			g.ms = append(g.ms, ms)
+		}
+		for _, g := range groups {
+			sort.Strings(g.ids)
+			m := Machine{
+				InstanceType: f.Host.InstanceType,
+				Hostname:     f.Host.Hostname,
+				DeviceName:   g.name,
+				DeviceKind:   g.kind,
+				DeviceIDs:    g.ids,
+				Path:         in.Path,
+				Created:      f.Created,
+				Measurements: g.ms,
+				File:         f,
+			}
+			for _, id := range g.ids {
+				d, ok := byID[id]
+				if !ok {
+					d = result.Device{ID: id, Name: g.name}
+				}
+				m.Devices = append(m.Devices, d)
+			}
+			m.Key = machineKey(m)
+			m.Label = m.Key
+			if f.Host.InstanceType != "" && len(groups) > 1 {
+				m.Label += " / " + g.name
+			}
+			if len(g.ids) > 1 {
+				m.Label += fmt.Sprintf(" ×%d", len(g.ids))
+			}
+			out = append(out, m)
+		}
+	}
+	uniqueLabels(out)
+	return out
+}
+
+func machineKey(m Machine) string {
+	if m.InstanceType != "" {
+		return m.InstanceType
+	}
+	host := m.Hostname
+	if host == "" {
+		host = "unknown host"
+	}
+	return host + " / " + m.DeviceName
+}
+
+func deviceKind(id string) string {
+	if i := strings.IndexByte(id, ':'); i > 0 {
+		return id[:i]
+	}
+	return id
+}
+
+// uniqueLabels appends the creation time, then the file name, to labels
+// that repeat.
+func uniqueLabels(ms []Machine) {
+	for _, suffix := range []func(Machine) string{
+		func(m Machine) string { return " (" + m.Created.UTC().Format("2006-01-02 15:04") + ")" },
+		func(m Machine) string { return " [" + filepath.Base(m.Path) + "]" },
+		func(m Machine) string { return " [" + m.Path + "]" },
+	} {
+		count := map[string]int{}
+		for _, m := range ms {
+			count[m.Label]++
+		}
+		dup := false
+		for i := range ms {
+			if count[ms[i].Label] > 1 {
+				ms[i].Label += suffix(ms[i])
+				dup = true
+			}
+		}
+		if !dup {
+			return
+		}
+	}
+}
+
+// Throttled reports whether a measurement ran on a throttling device: a
+// state around it says so, the OS's throttle counter rose during it, or a
+// note says "throttled".
+func Throttled(m result.Measurement) bool {
+	if m.StateBefore != nil && m.StateBefore.Throttled || m.StateAfter != nil && m.StateAfter.Throttled {
+		return true
+	}
+	if m.StateBefore != nil && m.StateAfter != nil && m.StateAfter.ThrottleEvents > m.StateBefore.ThrottleEvents {
+		return true
+	}
+	for _, n := range m.Notes {
+		if strings.Contains(strings.ToLower(n), "throttled") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The one prepared check for a lent GPU machine (issue 3). Build here first
+# with "make gpu-bundle" (bin/flopcast and bin/gpu-tests/*.test, no CUDA
+# needed to build), send the tree with bin/ carried, and run this script
+# there. Under 5 minutes; everything lands in $OUT (default ./device-out):
+#
+#   devices.txt          flopcast devices
+#   tests-*.txt          the GPU packages' tests (go test -c binaries)
+#   flopcast-quick.json  the GPU quick suite, with the PyTorch peer's
+#                        figures merged in beside the measurements they match
+#   peer.json            bench/peers/torch_gemm.py's own output
+#
+# and it prints a ratio table last: flopcast / PyTorch for bf16 and fp8
+# 8192^3 and the device-to-device copy.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+BIN=bin/flopcast
+if [ ! -x "$BIN" ]; then
+	echo "device-check: $BIN missing: run make gpu-bundle and carry bin/" >&2
+	exit 2
+fi
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv >"$OUT/nvidia-smi.csv" 2>&1 || true
+
+echo "== flopcast devices"
+timeout 30 "$BIN" devices | tee "$OUT/devices.txt"
+
+echo "== GPU tests"
+for t in bin/gpu-tests/*.test; do
+	name=$(basename "$t" .test)
+	if timeout 90 "$t" -test.count=1 -test.v >"$OUT/tests-$name.txt" 2>&1; then
+		echo "ok   $name ($(grep -c '^--- PASS' "$OUT/tests-$name.txt") passed, $(grep -c '^--- SKIP' "$OUT/tests-$name.txt") skipped)"
+	else
+		echo "FAIL $name (see tests-$name.txt)"; tail -20 "$OUT/tests-$name.txt"
+	fi
+done
+
+echo "== flopcast run --device cuda --suite quick"
+timeout 180 "$BIN" run --device cuda --suite quick --format table --out "$OUT/flopcast-quick.json" 2>&1 | tee "$OUT/flopcast-quick.txt" | tail -40
+
+echo "== PyTorch peer"
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	timeout 90 python3 bench/peers/torch_gemm.py --sizes 8192 --dtype bf16,fp8 --out "$OUT/peer.json" || echo "peer failed"
+else
+	echo "no PyTorch with CUDA here: no peer"
+fi
+
+echo "== ratios (flopcast / PyTorch, medians, same GPU, same run)"
+python3 - "$OUT/flopcast-quick.json" "$OUT/peer.json" <<'PY'
+import json, os, sys
+fc_path, peer_path = sys.argv[1], sys.argv[2]
+if not os.path.exists(fc_path):
+    print("no flopcast results"); sys.exit(1)
+fc = json.load(open(fc_path))
+peer = json.load(open(peer_path)) if os.path.exists(peer_path) else {"gemm": [], "bandwidth": []}
+name, ver = "torch", peer.get("torch", "")
+rows = []
+for p in peer.get("gemm", []):
+    if "seconds" not in p:
+        rows.append((f"{p['dtype']} {p['m']}x{p['n']}x{p['k']}", None, None, "peer: " + p.get("error", "")))
+        continue
+    want = "torch._scaled_mm" if p["dtype"] == "fp8" else "torch.matmul"
+    for m in fc["measurements"]:
+        s = m["shape"]
+        if m["workload"] == "gemm" and m["dtype"] == p["dtype"] and (s["m"], s["n"], s["k"]) == (p["m"], p["n"], p["k"]):
+            m["peer"] = {"name": want, "version": ver, "seconds": p["seconds"], "flop_per_second": p["flop_per_second"]}
+            ours = m.get("flop_per_second", 0)
+            rows.append((f"{p['dtype']} {p['m']}x{p['n']}x{p['k']}", ours / 1e12, p["flop_per_second"] / 1e12,
+                         f"{ours / p['flop_per_second']:.3f}x (bar 0.98x)"))
+for p in peer.get("bandwidth", []):
+    for m in fc["measurements"]:
+        if m["workload"] == "bandwidth" and m.get("label") == p["label"] and m.get("status") == "ok":
+            m["peer"] = {"name": "torch copy_", "version": ver, "seconds": p["seconds"], "bytes_per_second": p["bytes_per_second"]}
+            ours = m.get("bytes_per_second", 0)
+            rows.append((f"{p['label']} {m['bytes'] >> 20} MiB moved", ours / 1e9, p["bytes_per_second"] / 1e9,
+                         f"{ours / p['bytes_per_second']:.3f}x (bar 0.95x)"))
+json.dump(fc, open(fc_path, "w"), indent=2)
+print(f"{'configuration':32} {'flopcast':>12} {'torch':>12}  ratio")
+for r in rows:
+    if r[1] is None:
+        print(f"{r[0]:32} {'':>12} {'':>12}  {r[3]}")
+    else:
+        unit = "GB/s" if "MiB" in r[0] else "TFLOP/s"
+        print(f"{r[0]:32} {r[1]:8.1f} {unit:>3} {r[2]:8.1f} {unit:>3}  {r[3]}")
+PY
