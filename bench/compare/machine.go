@@ -130,8 +130,63 @@ func Machines(inputs []Input) []Machine {
 			out = append(out, m)
 		}
 	}
+	out = mergeComplementary(out)
 	uniqueLabels(out)
 	return out
+}
+
+// mergeComplementary joins columns of one machine (same key and devices)
+// whose files measured different things, e.g. a GEMM suite and a block
+// run, into one column. Columns that measured the same thing twice stay
+// apart: they are runs to compare.
+func mergeComplementary(ms []Machine) []Machine {
+	var out []Machine
+	for _, m := range ms {
+		merged := false
+		for i := range out {
+			o := &out[i]
+			if o.Key != m.Key || strings.Join(o.DeviceIDs, ",") != strings.Join(m.DeviceIDs, ",") || overlap(o.Measurements, m.Measurements) {
+				continue
+			}
+			f := *o.File // a copy, so the inputs' files stay as read
+			f.Measurements = append(append([]result.Measurement(nil), o.Measurements...), m.Measurements...)
+			o.File = &f
+			o.Measurements = f.Measurements
+			o.Path += ", " + m.Path
+			if m.Created.After(o.Created) {
+				o.Created = m.Created
+			}
+			merged = true
+			break
+		}
+		if !merged {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// overlap reports whether two measurement lists share a configuration.
+func overlap(a, b []result.Measurement) bool {
+	seen := map[string]bool{}
+	for _, m := range a {
+		seen[configKey(m)] = true
+	}
+	for _, m := range b {
+		if seen[configKey(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// configKey identifies what a measurement measured, whatever its result.
+func configKey(m result.Measurement) string {
+	k := fmt.Sprintf("%s|%s|%s|%s|%s", m.Device, m.Workload, m.Label, m.DType, m.Shape)
+	if b := m.Block; b != nil {
+		k += fmt.Sprintf("|%s|%s|%d|%d|%d|%d", b.Preset, b.Arch, b.Hidden, b.FFN, b.Seq, b.Batch)
+	}
+	return k
 }
 
 func machineKey(m Machine) string {
