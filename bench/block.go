@@ -154,33 +154,25 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 	}
 
 	before := b.State()
-	var samples []float64
 	phases := map[string][]float64{}
 	kinds := map[string][]float64{}
-	var elapsed float64
-	for len(samples) < cfg.MinRepeats || elapsed < cfg.MinTime.Seconds() {
-		if len(samples) >= MinSamples && elapsed >= cfg.MaxTime.Seconds() {
-			m.Notes = append(m.Notes, fmt.Sprintf("stopped at --max-time %v after %d of %d repeats", cfg.MaxTime, len(samples), cfg.MinRepeats))
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return m, err
-		}
+	samples, err := timeCalls(ctx, cfg.MinRepeats, cfg.MinTime, cfg.MaxTime, &m, func(int) (float64, error) {
 		tm, err := step.Step()
-		if err != nil {
-			return fail(m, fmt.Sprintf("timed step %d failed: %v", len(samples)+1, err)), nil
-		}
-		samples = append(samples, tm.Seconds)
-		elapsed += tm.Seconds
 		for k, v := range tm.Phases {
 			phases[k] = append(phases[k], v)
 		}
 		for k, v := range tm.Kinds {
 			kinds[k] = append(kinds[k], v)
 		}
+		return tm.Seconds, err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return m, ctx.Err()
+		}
+		return fail(m, err.Error()), nil
 	}
 	after := b.State()
-	m.StateBefore, m.StateAfter = &before, &after
 
 	// A step that is right once and wrong after many updates is still
 	// wrong: the step after timing is checked too.
@@ -189,23 +181,11 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 		return fail(m, "check after timing failed: "+rep.reason), nil
 	}
 
-	sum, err := stats.Summarize(samples)
-	if err != nil {
+	if err := summarize(&m, samples, before, after); err != nil {
 		return fail(m, err.Error()), nil
 	}
-	m.Status = result.StatusOK
-	m.Seconds = &sum
-	m.Samples = samples
-	m.Noisy = sum.Noisy()
-	if m.Noisy {
-		m.Notes = append(m.Notes, fmt.Sprintf("noisy: spread (IQR/median) %.1f%% exceeds %.0f%%", 100*sum.RelIQR, 100*stats.NoisyThreshold))
-	}
-	if after.Throttled || before.Throttled || after.ThrottleEvents > before.ThrottleEvents {
-		m.Notes = append(m.Notes, "throttled during the measurement")
-	}
-	if sum.Median > 0 {
-		m.FLOPPerSecond = m.FLOPs / sum.Median
-		m.Block.TokensPerSecond = float64(blk.Tokens()) / sum.Median
+	if m.Seconds.Median > 0 {
+		m.Block.TokensPerSecond = float64(blk.Tokens()) / m.Seconds.Median
 	}
 	m.Block.PhaseSeconds = medians(phases)
 	m.Block.KindSeconds = medians(kinds)

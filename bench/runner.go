@@ -175,27 +175,18 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 	}
 
 	before := b.State()
-	var samples []float64
-	var elapsed float64
 	set := 0
-	for len(samples) < cfg.MinRepeats || elapsed < cfg.MinTime.Seconds() {
-		if len(samples) >= MinSamples && elapsed >= cfg.MaxTime.Seconds() {
-			m.Notes = append(m.Notes, fmt.Sprintf("stopped at --max-time %v after %d of %d repeats", cfg.MaxTime, len(samples), cfg.MinRepeats))
-			break
+	samples, err := timeCalls(ctx, cfg.MinRepeats, cfg.MinTime, cfg.MaxTime, &m, func(i int) (float64, error) {
+		set = i % g.Sets()
+		return g.Run(set)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return m, ctx.Err()
 		}
-		if err := ctx.Err(); err != nil {
-			return m, err
-		}
-		set = len(samples) % g.Sets()
-		sec, err := g.Run(set)
-		if err != nil {
-			return fail(m, fmt.Sprintf("timed call %d failed: %v", len(samples)+1, err)), nil
-		}
-		samples = append(samples, sec)
-		elapsed += sec
+		return fail(m, err.Error()), nil
 	}
 	after := b.State()
-	m.StateBefore, m.StateAfter = &before, &after
 
 	// The last timed output is checked too: a kernel that is right once
 	// and wrong under repetition is still wrong.
@@ -204,10 +195,47 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 		return fail(m, "check after timing failed: "+rep.Reason), nil
 	}
 
-	sum, err := stats.Summarize(samples)
-	if err != nil {
+	if err := summarize(&m, samples, before, after); err != nil {
 		return fail(m, err.Error()), nil
 	}
+	return m, nil
+}
+
+// timeCalls makes timed calls until both minRepeats calls and minTime of
+// timed time are reached, unless maxTime has passed and at least
+// MinSamples calls were made (a note on m says so). call(i) runs the i-th
+// call and returns its seconds. The error is ctx's when cancelled, else
+// the failing call's.
+func timeCalls(ctx context.Context, minRepeats int, minTime, maxTime time.Duration, m *result.Measurement, call func(i int) (float64, error)) ([]float64, error) {
+	var samples []float64
+	var elapsed float64
+	for len(samples) < minRepeats || elapsed < minTime.Seconds() {
+		if len(samples) >= MinSamples && elapsed >= maxTime.Seconds() {
+			m.Notes = append(m.Notes, fmt.Sprintf("stopped at --max-time %v after %d of %d repeats", maxTime, len(samples), minRepeats))
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sec, err := call(len(samples))
+		if err != nil {
+			return nil, fmt.Errorf("timed call %d failed: %v", len(samples)+1, err)
+		}
+		samples = append(samples, sec)
+		elapsed += sec
+	}
+	return samples, nil
+}
+
+// summarize records the timed samples on m with the device's state around
+// them: the summary, status ok, the noise and throttling notes, and the
+// throughput from the median.
+func summarize(m *result.Measurement, samples []float64, before, after result.State) error {
+	sum, err := stats.Summarize(samples)
+	if err != nil {
+		return err
+	}
+	m.StateBefore, m.StateAfter = &before, &after
 	m.Status = result.StatusOK
 	m.Seconds = &sum
 	m.Samples = samples
@@ -221,7 +249,7 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 	if sum.Median > 0 {
 		m.FLOPPerSecond = m.FLOPs / sum.Median
 	}
-	return m, nil
+	return nil
 }
 
 func check(g backend.GEMM, set int, d kernels.DType, seed uint64) verify.Report {
