@@ -78,14 +78,8 @@ func Load() (Library, error) {
 			loadErr = err
 			return
 		}
-		fn = map[string]unsafe.Pointer{}
-		for key, names := range symbols {
-			p, _, err := lib.SymFirst(names...)
-			if err != nil {
-				loadErr = fmt.Errorf("%s: %v", lib.Path, err)
-				return
-			}
-			fn[key] = p
+		if fn, loadErr = lib.BindAll(symbols); loadErr != nil {
+			return
 		}
 		loadErr = check("cuInit", C.flop_cu_u(fn["init"], 0))
 	})

@@ -55,14 +55,10 @@ func Load() (Library, error) {
 			loadErr = err
 			return
 		}
-		f := map[string]unsafe.Pointer{}
-		for key, names := range symbols {
-			p, _, err := lib.SymFirst(names...)
-			if err != nil {
-				loadErr = fmt.Errorf("%s: %v", lib.Path, err)
-				return
-			}
-			f[key] = p
+		f, err := lib.BindAll(symbols)
+		if err != nil {
+			loadErr = err
+			return
 		}
 		fn = f
 		var maj, mnr C.int

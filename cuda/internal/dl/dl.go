@@ -90,6 +90,21 @@ func (l *Library) SymFirst(names ...string) (unsafe.Pointer, string, error) {
 	return nil, "", errors.Join(errs...)
 }
 
+// BindAll resolves every entry of symbols (a key and the names to try for
+// it, newest first, as SymFirst does) and returns the addresses by key; the
+// error names the library and the first symbol missing.
+func (l *Library) BindAll(symbols map[string][]string) (map[string]unsafe.Pointer, error) {
+	out := make(map[string]unsafe.Pointer, len(symbols))
+	for key, names := range symbols {
+		p, _, err := l.SymFirst(names...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", l.Path, err)
+		}
+		out[key] = p
+	}
+	return out, nil
+}
+
 // Close unloads the library.
 func (l *Library) Close() error {
 	if l == nil || l.handle == nil {
