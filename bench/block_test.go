@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,67 @@ func TestRunBlocksRefusesBadInput(t *testing.T) {
 	ms, err := RunBlocks(context.Background(), cpu.New(1), tinyRun(t, kernels.BF16))
 	if err != nil || len(ms) != 1 || ms[0].Status != result.StatusSkipped {
 		t.Errorf("bf16 on the CPU: %v %+v", err, ms)
+	}
+}
+
+// badTail is the CPU whose steps write NaN into the last output token, or
+// scale the first token's output by 1.01.
+type badTail struct {
+	*cpu.Backend
+	first bool
+}
+
+type badTailStep struct {
+	backend.BlockStep
+	first bool
+	d     int
+}
+
+func (w badTail) NewBlockStep(c kernels.BlockConfig, d kernels.DType, seed uint64) (backend.BlockStep, error) {
+	s, err := w.Backend.NewBlockStep(c, d, seed)
+	return badTailStep{s, w.first, c.Hidden}, err
+}
+
+func (w badTailStep) Output() []float64 {
+	out := w.BlockStep.Output()
+	if w.first {
+		for i := 0; i < w.d; i++ {
+			out[i] *= 1.01
+		}
+	} else {
+		out[len(out)-1] = math.NaN()
+	}
+	return out
+}
+
+func TestLargeBlocksAreCheckedOnALeadingPrefix(t *testing.T) {
+	saved := referenceWork
+	defer func() { referenceWork = saved }()
+	blk := tinyRun(t).Blocks[0]
+	referenceWork = 4.5 * float64(blk.ParamCount()+2*int64(blk.Seq*blk.Hidden)) // 4 tokens' worth
+	if n := referenceTokens(blk); n != 4 {
+		t.Fatalf("referenceTokens = %d, want 4", n)
+	}
+	ms, err := RunBlocks(context.Background(), cpu.New(1), tinyRun(t, kernels.FP32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := ms[0]; !m.Verified || m.VerifyMode != "reference forward, first 4 tokens" || m.Compared != int64(4*blk.Hidden) {
+		t.Fatalf("prefix check: verified %v mode %q compared %d notes %v", m.Verified, m.VerifyMode, m.Compared, m.Notes)
+	}
+	for _, c := range []struct {
+		first bool
+		want  string
+	}{{true, "output relative error"}, {false, "not finite"}} {
+		ms, err := RunBlocks(context.Background(), badTail{cpu.New(1), c.first}, tinyRun(t, kernels.FP32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := ms[0]; m.Verified || !strings.Contains(strings.Join(m.Notes, ";"), c.want) {
+			t.Errorf("first=%v: verified %v notes %v", c.first, m.Verified, m.Notes)
+		}
+	}
+	if n := referenceTokens(kernels.BlockFromModel(mustModel(t, "llama3-8b"))); n < 4 || n > 16 {
+		t.Errorf("llama3-8b: %d reference tokens", n)
 	}
 }

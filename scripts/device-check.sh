@@ -9,6 +9,8 @@
 #   flopcast-quick.json  the GPU quick suite, with the PyTorch peer's
 #                        figures merged in beside the measurements they match
 #   peer.json            bench/peers/torch_gemm.py's own output
+#   flopcast-all.json    --device all: every GPU at once, one file
+#   flopcast-search.json --search around 8192 bf16 (20 s budget)
 #
 # and it prints a ratio table last: flopcast / PyTorch for bf16 and fp8
 # 8192^3 and the device-to-device copy.
@@ -38,6 +40,13 @@ done
 
 echo "== flopcast run --device cuda --suite quick"
 timeout 180 "$BIN" run --device cuda --suite quick --format table --out "$OUT/flopcast-quick.json" 2>&1 | tee "$OUT/flopcast-quick.txt" | tail -40
+
+echo "== flopcast run --device all (every GPU at once; spread lines when there are two or more)"
+timeout 60 "$BIN" run --device all --sizes 4096 --dtype bf16,fp8 --repeats 20 --out "$OUT/flopcast-all.json" 2>&1 | tee "$OUT/flopcast-all.txt" | tail -15
+
+echo "== flopcast run --search (bf16 around 8192, 20 s budget)"
+timeout 60 "$BIN" run --device cuda --search --sizes 8192 --dtype bf16 --search-time 20s --quiet --out "$OUT/flopcast-search.json" >"$OUT/flopcast-search.txt" 2>&1
+grep -E "search best|fastest of" "$OUT/flopcast-search.txt" || tail -5 "$OUT/flopcast-search.txt"
 
 echo "== PyTorch peer"
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
@@ -83,4 +92,48 @@ for r in rows:
     else:
         unit = "GB/s" if "MiB" in r[0] else "TFLOP/s"
         print(f"{r[0]:32} {r[1]:8.1f} {unit:>3} {r[2]:8.1f} {unit:>3}  {r[3]}")
+PY
+
+# Block workload (issue 4): one llama3-8b layer trained at seq 4096, batch 8
+# (about 34 GiB of flopcast buffers), against the PyTorch peer of the same
+# block, eager and torch.compile, in the same device call.
+BLOCK_BATCH=${BLOCK_BATCH:-8}
+echo "== flopcast run --workload block --preset llama3-8b --seq 4096 --batch $BLOCK_BATCH --device cuda"
+timeout 180 "$BIN" run --workload block --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --device cuda --dtype bf16 \
+	--warmup 2 --repeats 5 --format table --out "$OUT/flopcast-block.json" 2>&1 | tee "$OUT/flopcast-block.txt" | tail -25
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	timeout 300 python3 bench/peers/torch_block.py --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --dtype bf16 \
+		--out "$OUT/peer-block.json" || echo "block peer failed"
+fi
+echo "== block ratios (flopcast / PyTorch step time, medians, same GPU, same run)"
+python3 - "$OUT/flopcast-block.json" "$OUT/peer-block.json" <<'PY'
+import json, os, sys
+fc_path, peer_path = sys.argv[1], sys.argv[2]
+if not os.path.exists(fc_path):
+    print("no flopcast block results"); sys.exit(1)
+fc = json.load(open(fc_path))
+peer = json.load(open(peer_path)) if os.path.exists(peer_path) else {"block": []}
+ver = peer.get("torch", "")
+print(f"{'configuration':40} {'flopcast':>10} {'torch':>10}  ratio")
+for m in fc["measurements"]:
+    b = m.get("block") or {}
+    if m.get("workload") != "block" or m.get("status") != "ok":
+        print(f"{m.get('label', '?'):40} {m.get('status', '?')}: {'; '.join(m.get('notes', []))[:80]}")
+        continue
+    ours = m["seconds"]["median"]
+    label = f"{b.get('preset')} seq{b.get('seq')} b{b.get('batch')} {m['dtype']} {b.get('attention')}"
+    for p in peer.get("block", []):
+        if (p.get("preset"), p.get("seq"), p.get("batch"), p.get("dtype")) != (b.get("preset"), b.get("seq"), b.get("batch"), m["dtype"]):
+            continue
+        if "seconds" not in p:
+            print(f"{label:40} {ours * 1e3:7.1f} ms {'':>10}  {p['name']}: {p.get('error', '')}")
+            continue
+        if p["mode"] == "eager":
+            m["peer"] = {"name": p["name"], "version": ver, "seconds": p["seconds"]}
+        else:
+            m.setdefault("notes", []).append(f"peer {p['name']} {ver}: {p['seconds'] * 1e3:.1f} ms/step")
+        bar = " (bar <= 1.25x)" if p["mode"] == "eager" else ""
+        print(f"{label:40} {ours * 1e3:7.1f} ms {p['seconds'] * 1e3:7.1f} ms  {ours / p['seconds']:.3f}x vs {p['name']}{bar}")
+    print(f"{'':40} MFU {100 * b.get('mfu', 0):.1f}%, phases {b.get('phase_seconds')}, kinds {b.get('kind_seconds')}")
+json.dump(fc, open(fc_path, "w"), indent=2)
 PY

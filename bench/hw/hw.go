@@ -14,7 +14,7 @@ import (
 )
 
 // Devices lists the --device values this build accepts.
-var Devices = []string{"auto", "cpu", "cuda", "cuda:N"}
+var Devices = []string{"auto", "cpu", "cuda", "cuda:N", "all"}
 
 // UnsupportedDeviceError reports a --device value this build cannot open.
 type UnsupportedDeviceError struct{ Device string }
@@ -106,6 +106,33 @@ func Open(device string, threads int) (backend.Backend, []string, error) {
 		return b, notices, nil
 	}
 	return nil, nil, &UnsupportedDeviceError{Device: device}
+}
+
+// GPUOpener opens one GPU of "--device all".
+type GPUOpener struct {
+	// ID is the device's ID, "cuda:N".
+	ID string
+	// Open opens it; call it on the goroutine (locked OS thread) that
+	// will use the backend.
+	Open func() (backend.Backend, error)
+}
+
+// OpenAll returns an opener per GPU for "--device all", without opening
+// any: each GPU is opened later on its own thread. Without a usable GPU
+// it is a *NoGPUError, never the CPU.
+func OpenAll(device string) ([]GPUOpener, error) {
+	n, err := gpuAvailable()
+	if err == nil && n == 0 {
+		err = cuda.ErrNoDevice
+	}
+	if err != nil {
+		return nil, &NoGPUError{Device: device, Reason: gpu.NoDriverReason(err), Err: err}
+	}
+	out := make([]GPUOpener, n)
+	for i := range out {
+		out[i] = GPUOpener{ID: fmt.Sprintf("cuda:%d", i), Open: func() (backend.Backend, error) { return openGPU(i) }}
+	}
+	return out, nil
 }
 
 func openCPU(threads int) (backend.Backend, []string) {

@@ -99,3 +99,36 @@ func TestCUDAWithoutDriverIsAnError(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenAll(t *testing.T) {
+	withGPU(t, func() (int, error) { return 0, notFound }, nil)
+	_, err := OpenAll("all")
+	var ng *NoGPUError
+	if !errors.As(err, &ng) || err.Error() != "all: no NVIDIA driver (libcuda.so.1 not found); use --device cpu to measure the CPU" {
+		t.Errorf("OpenAll without a driver = %v", err)
+	}
+	withGPU(t, func() (int, error) { return 0, nil }, nil)
+	if _, err := OpenAll("all"); !errors.As(err, &ng) || !strings.Contains(err.Error(), "no NVIDIA GPU") {
+		t.Errorf("OpenAll without a GPU = %v", err)
+	}
+	var opened []int
+	withGPU(t, func() (int, error) { return 3, nil }, func(i int) (backend.Backend, error) {
+		opened = append(opened, i)
+		return &fake.Backend{}, nil
+	})
+	ops, err := OpenAll("all")
+	if err != nil || len(ops) != 3 || ops[2].ID != "cuda:2" || len(opened) != 0 {
+		t.Fatalf("OpenAll = %v, %v (opened %v before asked)", ops, err, opened)
+	}
+	for _, op := range ops {
+		if _, err := op.Open(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(opened) != "[0 1 2]" {
+		t.Errorf("opened %v, want [0 1 2]", opened)
+	}
+	if _, _, err := Open("all", 1); err == nil {
+		t.Error(`Open("all") opened one device; "all" is OpenAll's`)
+	}
+}

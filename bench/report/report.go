@@ -67,8 +67,12 @@ var header = []string{"device", "dtype", "shape", "m×n×k", "median", "spread (
 // whole table.
 func rows(f *result.File) [][]string {
 	unit, scale := rateUnit(f.Measurements)
+	spreads := map[int]Spread{} // by the index of the group's last row
+	for _, s := range Spreads(f.Measurements) {
+		spreads[s.Last] = s
+	}
 	var out [][]string
-	for _, m := range f.Measurements {
+	for i, m := range f.Measurements {
 		median, spread, rate, peak := "—", "—", "—", "—"
 		if m.Seconds != nil {
 			median = Duration(m.Seconds.Median)
@@ -81,6 +85,12 @@ func rows(f *result.File) [][]string {
 			rate = fmt.Sprintf("%.1f %s", m.FLOPPerSecond/scale, unit)
 			if m.PeakFLOPPerSecond > 0 {
 				peak = fmt.Sprintf("%.0f%%", 100*m.FLOPPerSecond/m.PeakFLOPPerSecond)
+			}
+		}
+		if m.Workload == "bandwidth" && m.Status == result.StatusOK && m.BytesPerSecond > 0 {
+			rate = fmt.Sprintf("%.1f GB/s", m.BytesPerSecond/1e9)
+			if m.PeakBytesPerSecond > 0 {
+				peak = fmt.Sprintf("%.0f%%", 100*m.BytesPerSecond/m.PeakBytesPerSecond)
 			}
 		}
 		rel := "—"
@@ -99,6 +109,9 @@ func rows(f *result.File) [][]string {
 			label = m.Workload
 		}
 		out = append(out, []string{m.Device, m.DType, label, shapeText(m), median, spread, rate, peak, rel, check})
+		if s, ok := spreads[i]; ok {
+			out = append(out, spreadRow(f.Measurements, s, unit, scale))
+		}
 	}
 	return out
 }
@@ -108,6 +121,9 @@ func rows(f *result.File) [][]string {
 func shapeText(m result.Measurement) string {
 	if b := m.Block; b != nil {
 		return fmt.Sprintf("%s seq %d×%d", b.Arch, b.Seq, b.Batch)
+	}
+	if m.Workload == "bandwidth" {
+		return fmt.Sprintf("%.0f MiB moved", float64(m.Bytes)/(1<<20))
 	}
 	return m.Shape.String()
 }
@@ -246,7 +262,11 @@ func renderBenchFmt(w io.Writer, f *result.File) error {
 			name += "/op=" + m.Label
 		}
 		for _, s := range m.Samples {
-			if _, err := fmt.Fprintf(w, "%s 1 %.0f ns/op %.2f GFLOP/s\n", name, s*1e9, m.FLOPs/s/1e9); err != nil {
+			rate := fmt.Sprintf("%.2f GFLOP/s", m.FLOPs/s/1e9)
+			if m.Workload == "bandwidth" {
+				rate = fmt.Sprintf("%.2f MB/s", float64(m.Bytes)/s/1e6)
+			}
+			if _, err := fmt.Fprintf(w, "%s 1 %.0f ns/op %s\n", name, s*1e9, rate); err != nil {
 				return err
 			}
 		}

@@ -10,10 +10,17 @@ import (
 )
 
 // requireNoDriver skips tests of the no-driver behaviour on a GPU machine.
+// requireNoDriver skips unless libcuda.so.1 is absent: with the library
+// present (a GPU, or a driver package without a GPU) the messages differ.
 func requireNoDriver(t *testing.T) {
 	t.Helper()
 	if n, err := gpu.Available(); err == nil && n > 0 {
 		t.Skipf("this machine has %d GPU(s); the no-driver behaviour is not testable here", n)
+	}
+	for _, l := range gpu.ProbeSystem().Libraries {
+		if l.Name == "cuda driver" && l.Loaded {
+			t.Skipf("libcuda.so.1 is installed (%s); the no-driver behaviour is not testable here", l.Path)
+		}
 	}
 }
 

@@ -33,6 +33,11 @@ type runOptions struct {
 	quiet                                  bool
 	set                                    map[string]bool
 
+	// search explores shapes around one size for the highest throughput.
+	search     bool
+	searchStep int
+	searchTime time.Duration
+
 	// The block workload's shape: a preset, an arch and overrides.
 	preset, arch                               string
 	hidden, heads, kvHeads, ffn, seqLen, batch int
@@ -44,9 +49,12 @@ func parseRunFlags(args []string, stderr io.Writer) (*runOptions, error) {
 	o := &runOptions{}
 	fs := flag.NewFlagSet("flopcast run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.device, "device", "auto", "device: auto (best found), cpu, cuda or cuda:N")
+	fs.StringVar(&o.device, "device", "auto", "device: auto (best found), cpu, cuda, cuda:N or all (every GPU at once, with the spread between them)")
 	fs.StringVar(&o.suite, "suite", "standard", "suite: quick, standard or full")
-	fs.StringVar(&o.workload, "workload", "gemm", "workload: gemm or block (one transformer layer trained: forward, backward, AdamW)")
+	fs.StringVar(&o.workload, "workload", "gemm", "workload: gemm, block (one transformer layer trained: forward, backward, AdamW) or bandwidth (GPU memory copies only)")
+	fs.BoolVar(&o.search, "search", false, "gemm: search the shapes around one size (--sizes; default 8192 on a GPU, 512 on the CPU) for the highest throughput")
+	fs.IntVar(&o.searchStep, "search-step", 0, "search: distance between the sizes tried (default: the largest power of two <= size/32)")
+	fs.DurationVar(&o.searchTime, "search-time", 2*time.Minute, "search: no new shape starts after this long")
 	fs.StringVar(&o.preset, "preset", "", "block: model preset whose layer is trained (default tiny; see kernels presets)")
 	fs.StringVar(&o.arch, "arch", "", "block: llama or gpt (default: the preset's)")
 	fs.IntVar(&o.hidden, "hidden", 0, "block: hidden size (overrides the preset's)")
@@ -91,10 +99,17 @@ func (o *runOptions) plan() (bench.Suite, error) {
 		return suite, usageError("--suite: %v", err)
 	}
 	switch o.workload {
-	case "gemm":
+	case "gemm", "bandwidth":
 		for _, f := range blockFlags {
 			if o.set[f] {
 				return suite, usageError("--%s: applies to --workload block only", f)
+			}
+		}
+		if o.workload == "bandwidth" {
+			for _, f := range []string{"sizes", "dtype"} {
+				if o.set[f] {
+					return suite, usageError("--%s: --workload bandwidth copies bytes; it takes no %s", f, f)
+				}
 			}
 		}
 	case "block":
@@ -107,7 +122,10 @@ func (o *runOptions) plan() (bench.Suite, error) {
 		}
 		o.blocks = []kernels.BlockConfig{blk}
 	default:
-		return suite, usageError("--workload: unknown workload %q (known: gemm, block)", o.workload)
+		return suite, usageError("--workload: unknown workload %q (known: gemm, block, bandwidth)", o.workload)
+	}
+	if err := o.planSearch(); err != nil {
+		return suite, err
 	}
 	if o.set["dtype"] {
 		if suite.DTypes, err = kernels.ParseDTypes(o.dtypes); err != nil {
@@ -194,38 +212,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
+	if strings.EqualFold(strings.TrimSpace(o.device), "all") {
+		return runAllDevices(ctx, o, suite, format, args, stdout, stderr)
+	}
 	b, notices, err := hw.Open(o.device, o.threads)
 	if err != nil {
 		return usageError("--device: %v", err)
 	}
 	defer b.Close()
-	if b.Device().Kind == "gpu" && o.workload == "gemm" {
-		suite = gpuSuite(o, suite)
-	}
-	if _, ok := b.(backend.BlockBackend); o.workload == "block" && !ok {
-		return usageError("--workload block: device %s (%s) does not run the block workload", b.Device().ID, b.Device().Name)
-	}
-	for _, d := range suite.DTypes {
-		if !b.Supports(d) && (o.set["dtype"] || b.Device().Kind != "gpu") {
-			return usageError("--dtype %s: not supported on %s (%s)", d, b.Device().ID, b.Device().Name)
-		}
-	}
-	if avail := b.MemoryAvailable(); avail > 0 && o.workload == "block" {
-		for _, blk := range o.blocks {
-			for _, d := range suite.DTypes {
-				if est := bench.BlockMemoryEstimate(blk, d); est.Total() > avail {
-					return usageError("%s: the %s %s block needs %s, %s available", o.blockFlag(blk), blk, d, est, bench.GiB(avail))
-				}
-			}
-		}
-	} else if avail > 0 {
-		for _, p := range suite.Problems {
-			for _, d := range suite.DTypes {
-				if need := memoryNeeded(p.Shape, d); need > avail {
-					return usageError("--sizes %s: %s %s needs %s, %s available", p.Shape, p.Shape, d, bench.GiB(need), bench.GiB(avail))
-				}
-			}
-		}
+	if suite, err = o.fit(suite, b); err != nil {
+		return err
 	}
 	if !o.quiet {
 		for _, n := range notices {
@@ -233,23 +229,90 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	seed := o.seed
-	if !o.set["seed"] {
-		seed = rand.Uint64() >> 11 // 53 bits: exact in JSON readers that use doubles
+	seed := o.runSeed()
+	file := bench.NewFile(result.Tool{Version: version, Commit: buildCommit()}, b, o.runThreads(), suite.Name, append([]string{"flopcast", "run"}, args...))
+	path, err := o.resultsPath(file)
+	if err != nil {
+		return err
 	}
-	threads := o.threads
-	if threads == 0 {
-		threads = runtime.NumCPU()
-	}
-	file := bench.NewFile(result.Tool{Version: version, Commit: buildCommit()}, b, threads, suite.Name, append([]string{"flopcast", "run"}, args...))
-	path := o.out
-	if path == "" {
-		if err := os.MkdirAll("results", 0o755); err != nil {
-			return usageError("cannot create results/: %v", err)
-		}
-		path = defaultPath(file)
-	}
+	cfg := o.config(suite, seed, stderr)
+	ms, runErr := o.measure(ctx, b, suite, cfg)
+	return o.finish(ctx, file, path, format, ms, runErr, stdout, stderr)
+}
 
+// fit adapts the suite planned before the device was known to device b
+// (the GPU suite on a GPU) and checks that b can run it: the workload,
+// every dtype asked for, and the memory of the largest problem.
+func (o *runOptions) fit(suite bench.Suite, b backend.Backend) (bench.Suite, error) {
+	if b.Device().Kind == "gpu" && o.workload != "block" {
+		suite = gpuSuite(o, suite)
+	}
+	if o.workload == "bandwidth" {
+		if _, ok := b.(bench.BandwidthMeter); !ok {
+			return suite, usageError("--workload bandwidth: device %s (%s) has no bandwidth measurement (GPUs only; use --device cuda)", b.Device().ID, b.Device().Name)
+		}
+		return suite, nil
+	}
+	if o.search {
+		suite = o.searchSuite(suite, b.Device().Kind == "gpu")
+	}
+	if _, ok := b.(backend.BlockBackend); o.workload == "block" && !ok {
+		return suite, usageError("--workload block: device %s (%s) does not run the block workload", b.Device().ID, b.Device().Name)
+	}
+	for _, d := range suite.DTypes {
+		if !b.Supports(d) && (o.set["dtype"] || b.Device().Kind != "gpu") {
+			return suite, usageError("--dtype %s: not supported on %s (%s)", d, b.Device().ID, b.Device().Name)
+		}
+	}
+	if avail := b.MemoryAvailable(); avail > 0 && o.workload == "block" {
+		for _, blk := range o.blocks {
+			for _, d := range suite.DTypes {
+				if est := bench.BlockMemoryEstimate(blk, d); est.Total() > avail {
+					return suite, usageError("%s: the %s %s block needs %s, %s available", o.blockFlag(blk), blk, d, est, bench.GiB(avail))
+				}
+			}
+		}
+	} else if avail > 0 {
+		for _, p := range suite.Problems {
+			for _, d := range suite.DTypes {
+				if need := memoryNeeded(p.Shape, d); need > avail {
+					return suite, usageError("--sizes %s: %s %s needs %s, %s available", p.Shape, p.Shape, d, bench.GiB(need), bench.GiB(avail))
+				}
+			}
+		}
+	}
+	return suite, nil
+}
+
+// runSeed is --seed, or a random seed recorded in the results.
+func (o *runOptions) runSeed() uint64 {
+	if o.set["seed"] {
+		return o.seed
+	}
+	return rand.Uint64() >> 11 // 53 bits: exact in JSON readers that use doubles
+}
+
+// runThreads is --threads, or one per logical CPU.
+func (o *runOptions) runThreads() int {
+	if o.threads == 0 {
+		return runtime.NumCPU()
+	}
+	return o.threads
+}
+
+// resultsPath is --out, or the default path under results/ (created).
+func (o *runOptions) resultsPath(file *result.File) (string, error) {
+	if o.out != "" {
+		return o.out, nil
+	}
+	if err := os.MkdirAll("results", 0o755); err != nil {
+		return "", usageError("cannot create results/: %v", err)
+	}
+	return defaultPath(file), nil
+}
+
+// config is the runner's configuration for a suite.
+func (o *runOptions) config(suite bench.Suite, seed uint64, stderr io.Writer) bench.Config {
 	cfg := bench.Config{
 		Problems: suite.Problems, DTypes: suite.DTypes, Warmup: suite.Warmup,
 		MinRepeats: suite.Repeats, MinTime: suite.MinTime, MaxTime: suite.MaxTime, Seed: seed,
@@ -257,20 +320,34 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !o.quiet && isTerminal(stderr) {
 		cfg.Progress = progressBar(stderr)
 	}
-	var ms []result.Measurement
-	var runErr error
+	return cfg
+}
+
+// measure runs the workload on b.
+func (o *runOptions) measure(ctx context.Context, b backend.Backend, suite bench.Suite, cfg bench.Config) ([]result.Measurement, error) {
+	switch {
+	case o.workload == "bandwidth":
+		return bench.RunBandwidth(ctx, b, suite.Warmup, suite.Repeats)
+	case o.search:
+		return o.runSearch(ctx, b, cfg)
+	}
 	if o.workload == "block" {
-		ms, runErr = bench.RunBlocks(ctx, b, bench.BlockRun{
+		return bench.RunBlocks(ctx, b, bench.BlockRun{
 			Blocks: o.blocks, DTypes: cfg.DTypes, Warmup: cfg.Warmup, MinRepeats: cfg.MinRepeats,
 			MinTime: cfg.MinTime, MaxTime: cfg.MaxTime, Seed: cfg.Seed, Progress: cfg.Progress,
 		})
-	} else {
-		ms, runErr = bench.Run(ctx, b, cfg)
-		if runErr == nil && suite.Bandwidth {
-			bw, err := bench.RunBandwidth(ctx, b, suite.Warmup, suite.Repeats)
-			ms, runErr = append(ms, bw...), err
-		}
 	}
+	ms, err := bench.Run(ctx, b, cfg)
+	if err == nil && suite.Bandwidth {
+		bw, err := bench.RunBandwidth(ctx, b, suite.Warmup, suite.Repeats)
+		return append(ms, bw...), err
+	}
+	return ms, err
+}
+
+// finish writes the results file (partial when interrupted), renders it
+// and turns the outcome into the exit status.
+func (o *runOptions) finish(ctx context.Context, file *result.File, path string, format report.Format, ms []result.Measurement, runErr error, stdout, stderr io.Writer) error {
 	file.Measurements = append(file.Measurements, ms...)
 	interrupted := runErr != nil && ctx.Err() != nil
 	if runErr != nil && !interrupted {

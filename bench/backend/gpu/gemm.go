@@ -30,6 +30,7 @@ type gemm struct {
 	plan   blaslt.Plan
 	mm     *blaslt.Matmul
 	sets   []operands
+	scales driver.Ptr // fp8: the inverse scales of A and B, float32
 	a, b   hostMatrix
 	out    hostMatrix
 	algo   int
@@ -66,7 +67,8 @@ func (bk *Backend) NewGEMM(shape kernels.GEMMShape, d kernels.DType, sets int, s
 		return nil, err
 	}
 	g := &gemm{bk: bk, plan: p}
-	g.a, g.b = hostOperands(p, seed)
+	var invA, invB float32
+	g.a, g.b, invA, invB = hostOperands(p, seed)
 	g.out = newOutput(d, shape.M, shape.N)
 	err = bk.ctx.Do(func() error {
 		for i := 0; i < n; i++ {
@@ -85,7 +87,15 @@ func (bk *Backend) NewGEMM(shape kernels.GEMMShape, d kernels.DType, sets int, s
 				return err
 			}
 		}
-		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, bk.scales, bk.scales.Add(4), searchAlgos)
+		if d == kernels.FP8E4M3 {
+			if g.scales, err = driver.Alloc(256); err != nil {
+				return err
+			}
+			if err := driver.CopyToDevice(g.scales, scaleBytes(invA, invB)); err != nil {
+				return err
+			}
+		}
+		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, g.scales, g.scales.Add(4), searchAlgos)
 		if err != nil {
 			return err
 		}
@@ -245,6 +255,10 @@ func (g *gemm) Release() {
 			driver.Free(o.c)
 		}
 		g.sets = nil
+		if g.scales != 0 {
+			driver.Free(g.scales)
+			g.scales = 0
+		}
 		return nil
 	})
 }

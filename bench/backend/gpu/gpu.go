@@ -66,7 +66,6 @@ type Backend struct {
 	start, stop driver.Event
 	lt          *blaslt.Handle
 	workspace   driver.Ptr
-	scales      driver.Ptr
 	mon         *nvml.Monitor
 }
 
@@ -120,17 +119,8 @@ func Open(ordinal int) (*Backend, error) {
 		if b.lt, err = blaslt.NewHandle(); err != nil {
 			return err
 		}
-		if b.workspace, err = driver.Alloc(Workspace); err != nil {
-			return err
-		}
-		// Two per-tensor fp8 scales, both 1.0 (0x3f800000).
-		if b.scales, err = driver.Alloc(256); err != nil {
-			return err
-		}
-		if err := b.stream.Memset32Async(b.scales, 0x3f800000, 2); err != nil {
-			return err
-		}
-		return b.stream.Wait(Timeout)
+		b.workspace, err = driver.Alloc(Workspace)
+		return err
 	})
 	if err != nil {
 		b.Close()
@@ -234,7 +224,6 @@ func (b *Backend) Close() error {
 	err := b.ctx.Do(func() error {
 		b.lt.Destroy()
 		driver.Free(b.workspace)
-		driver.Free(b.scales)
 		b.start.Destroy()
 		b.stop.Destroy()
 		return b.stream.Destroy()

@@ -60,21 +60,28 @@ func TestHostOperandsThroughTheVerifier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := hostOperands(p, 7)
+		a, b, invA, invB := hostOperands(p, 7)
 		ab, bb, _ := p.Bytes()
 		if int64(len(a.bytes)) != ab || int64(len(b.bytes)) != bb {
 			t.Errorf("%s: host bytes %d %d, plan %d %d", d, len(a.bytes), len(b.bytes), ab, bb)
 		}
-		// Inputs are already values of d and never zero.
+		// Inputs are already values of d (fp8: once multiplied by the
+		// scale) and never zero.
+		if (d == kernels.FP8E4M3) != (invA != 1 && invB != 1 && invA != invB) {
+			t.Errorf("%s: inverse scales %g %g", d, invA, invB)
+		}
 		for i := 0; i < s.M; i++ {
 			for j := 0; j < s.K; j++ {
-				v := a.m.At(i, j)
-				if v == 0 || math.Abs(v) > 1 || (d != kernels.FP64 && float64(kernels.Quantize(d, float32(v))) != v) {
+				v, rng := a.m.At(i, j), 1.0
+				if d == kernels.FP8E4M3 {
+					v, rng = v/float64(invA), kernels.FP8E4M3Max
+				}
+				if v == 0 || math.Abs(v) > rng || (d != kernels.FP64 && float64(kernels.Quantize(d, float32(v))) != v) {
 					t.Fatalf("%s: A[%d,%d] = %g is zero, out of range or not a %s value", d, i, j, v, d)
 				}
 			}
 		}
-		if _, isF8 := b.m.(kernels.FP8Matrix); isF8 != (d == kernels.FP8E4M3) || (isF8 && !b.m.(kernels.FP8Matrix).ColMajor) {
+		if f8, isF8 := b.m.(scaledFP8); isF8 != (d == kernels.FP8E4M3) || (isF8 && !f8.ColMajor) {
 			t.Errorf("%s: B storage %T", d, b.m)
 		}
 		// A correct output passes, a 2% wrong one fails, an unwritten
@@ -111,9 +118,9 @@ func poison(h hostMatrix, i int) {
 
 func TestHostOperandsAreReproducible(t *testing.T) {
 	p, _ := blaslt.NewPlan(kernels.Square(16), kernels.BF16)
-	a1, _ := hostOperands(p, 3)
-	a2, _ := hostOperands(p, 3)
-	a3, _ := hostOperands(p, 4)
+	a1, _, _, _ := hostOperands(p, 3)
+	a2, _, _, _ := hostOperands(p, 3)
+	a3, _, _, _ := hostOperands(p, 4)
 	if string(a1.bytes) != string(a2.bytes) || string(a1.bytes) == string(a3.bytes) {
 		t.Error("operands do not follow the seed")
 	}

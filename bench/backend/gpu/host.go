@@ -86,12 +86,19 @@ func newOutput(d kernels.DType, rows, cols int) hostMatrix {
 	panic("gpu: no output storage for " + d.String())
 }
 
-// hostOperands makes A and B for plan p from seed.
-func hostOperands(p blaslt.Plan, seed uint64) (a, b hostMatrix) {
+// hostOperands makes A and B for plan p from seed. fp8 operands are
+// scaled per tensor (see newScaledFP8); their inverse scales are returned
+// for cuBLASLt, 1 for other dtypes.
+func hostOperands(p blaslt.Plan, seed uint64) (a, b hostMatrix, invA, invB float32) {
 	r := kernels.NewRand(seed)
+	if p.DType == kernels.FP8E4M3 {
+		a, invA = newScaledFP8(r, p.Shape.M, p.Shape.K, false, fp8RangeA)
+		b, invB = newScaledFP8(r, p.Shape.K, p.Shape.N, p.BColMajor, fp8RangeB)
+		return a, b, invA, invB
+	}
 	a = newHostMatrix(r, p.DType, p.Shape.M, p.Shape.K, false)
 	b = newHostMatrix(r, p.DType, p.Shape.K, p.Shape.N, p.BColMajor)
-	return a, b
+	return a, b, 1, 1
 }
 
 // bytesOf views a numeric slice's memory as bytes.

@@ -1,0 +1,6 @@
+package fake
+
+import "syscall"
+
+// threadID is the calling OS thread's ID.
+func threadID() int { return syscall.Gettid() }
