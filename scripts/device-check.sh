@@ -2,7 +2,10 @@
 # The one prepared check for a lent GPU machine (issue 3). Build here first
 # with "make gpu-bundle" (bin/flopcast and bin/gpu-tests/*.test, no CUDA
 # needed to build), send the tree with bin/ carried, and run this script
-# there. Under 5 minutes; everything lands in $OUT (default ./device-out):
+# there. Every step has its own timeout and the optional ones are skipped
+# once the check has run for BUDGET seconds (default 420), so one call stays
+# inside the device tool's 10-minute limit. Everything lands in $OUT
+# (default ./device-out):
 #
 #   devices.txt          flopcast devices
 #   tests-*.txt          the GPU packages' tests (go test -c binaries)
@@ -12,12 +15,15 @@
 #   flopcast-all.json    --device all: every GPU at once, one file
 #   flopcast-search.json --search around 8192 bf16 (20 s budget)
 #
-# and it prints a ratio table last: flopcast / PyTorch for bf16 and fp8
-# 8192^3 and the device-to-device copy.
+# and it prints the ratio tables last: flopcast / PyTorch for bf16 and fp8
+# 8192^3 and the device-to-device copy, then the block step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
+BUDGET=${BUDGET:-420}
 mkdir -p "$OUT"
+# in_budget says whether an optional step may still start.
+in_budget() { [ "$SECONDS" -lt "$BUDGET" ] || { echo "(skipped: $SECONDS s used of the $BUDGET s budget)"; return 1; }; }
 BIN=bin/flopcast
 if [ ! -x "$BIN" ]; then
 	echo "device-check: $BIN missing: run make gpu-bundle and carry bin/" >&2
@@ -31,7 +37,7 @@ timeout 30 "$BIN" devices | tee "$OUT/devices.txt"
 echo "== GPU tests"
 for t in bin/gpu-tests/*.test; do
 	name=$(basename "$t" .test)
-	if timeout 90 "$t" -test.count=1 -test.v >"$OUT/tests-$name.txt" 2>&1; then
+	if timeout 60 "$t" -test.count=1 -test.v >"$OUT/tests-$name.txt" 2>&1; then
 		echo "ok   $name ($(grep -c '^--- PASS' "$OUT/tests-$name.txt") passed, $(grep -c '^--- SKIP' "$OUT/tests-$name.txt") skipped)"
 	else
 		echo "FAIL $name (see tests-$name.txt)"; tail -20 "$OUT/tests-$name.txt"
@@ -39,14 +45,7 @@ for t in bin/gpu-tests/*.test; do
 done
 
 echo "== flopcast run --device cuda --suite quick"
-timeout 180 "$BIN" run --device cuda --suite quick --format table --out "$OUT/flopcast-quick.json" 2>&1 | tee "$OUT/flopcast-quick.txt" | tail -40
-
-echo "== flopcast run --device all (every GPU at once; spread lines when there are two or more)"
-timeout 60 "$BIN" run --device all --sizes 4096 --dtype bf16,fp8 --repeats 20 --out "$OUT/flopcast-all.json" 2>&1 | tee "$OUT/flopcast-all.txt" | tail -15
-
-echo "== flopcast run --search (bf16 around 8192, 20 s budget)"
-timeout 60 "$BIN" run --device cuda --search --sizes 8192 --dtype bf16 --search-time 20s --quiet --out "$OUT/flopcast-search.json" >"$OUT/flopcast-search.txt" 2>&1
-grep -E "search best|fastest of" "$OUT/flopcast-search.txt" || tail -5 "$OUT/flopcast-search.txt"
+timeout 150 "$BIN" run --device cuda --suite quick --format table --out "$OUT/flopcast-quick.json" 2>&1 | tee "$OUT/flopcast-quick.txt" | tail -40
 
 echo "== PyTorch peer"
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
@@ -56,7 +55,7 @@ else
 fi
 
 echo "== ratios (flopcast / PyTorch, medians, same GPU, same run)"
-python3 - "$OUT/flopcast-quick.json" "$OUT/peer.json" <<'PY'
+python3 - "$OUT/flopcast-quick.json" "$OUT/peer.json" >"$OUT/ratios-gemm.txt" 2>&1 <<'PY'
 import json, os, sys
 fc_path, peer_path = sys.argv[1], sys.argv[2]
 if not os.path.exists(fc_path):
@@ -99,14 +98,13 @@ PY
 # block, eager and torch.compile, in the same device call.
 BLOCK_BATCH=${BLOCK_BATCH:-8}
 echo "== flopcast run --workload block --preset llama3-8b --seq 4096 --batch $BLOCK_BATCH --device cuda"
-timeout 180 "$BIN" run --workload block --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --device cuda --dtype bf16 \
+in_budget && timeout 150 "$BIN" run --workload block --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --device cuda --dtype bf16 \
 	--warmup 2 --repeats 5 --format table --out "$OUT/flopcast-block.json" 2>&1 | tee "$OUT/flopcast-block.txt" | tail -25
-if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-	timeout 300 python3 bench/peers/torch_block.py --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --dtype bf16 \
+if [ -f "$OUT/flopcast-block.json" ] && [ "$SECONDS" -lt $((BUDGET + 30)) ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	timeout 150 python3 bench/peers/torch_block.py --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --dtype bf16 \
 		--out "$OUT/peer-block.json" || echo "block peer failed"
 fi
-echo "== block ratios (flopcast / PyTorch step time, medians, same GPU, same run)"
-python3 - "$OUT/flopcast-block.json" "$OUT/peer-block.json" <<'PY'
+python3 - "$OUT/flopcast-block.json" "$OUT/peer-block.json" >"$OUT/ratios-block.txt" 2>&1 <<'PY'
 import json, os, sys
 fc_path, peer_path = sys.argv[1], sys.argv[2]
 if not os.path.exists(fc_path):
@@ -137,3 +135,15 @@ for m in fc["measurements"]:
     print(f"{'':40} MFU {100 * b.get('mfu', 0):.1f}%, phases {b.get('phase_seconds')}, kinds {b.get('kind_seconds')}")
 json.dump(fc, open(fc_path, "w"), indent=2)
 PY
+
+echo "== flopcast run --device all (every GPU at once; spread lines when there are two or more)"
+in_budget && timeout 45 "$BIN" run --device all --sizes 4096 --dtype bf16,fp8 --repeats 20 --out "$OUT/flopcast-all.json" 2>&1 | tee "$OUT/flopcast-all.txt" | tail -15
+
+echo "== flopcast run --search (bf16 around 8192, 20 s budget)"
+in_budget && timeout 45 "$BIN" run --device cuda --search --sizes 8192 --dtype bf16 --search-time 20s --quiet --out "$OUT/flopcast-search.json" >"$OUT/flopcast-search.txt" 2>&1
+[ -f "$OUT/flopcast-search.txt" ] && { grep -E "search best|fastest of" "$OUT/flopcast-search.txt" || tail -5 "$OUT/flopcast-search.txt"; }
+
+echo "== ratios (flopcast / PyTorch, medians, same GPU, same run; $SECONDS s)"
+cat "$OUT/ratios-gemm.txt"
+echo "== block ratios (flopcast / PyTorch step time, medians, same GPU, same run)"
+cat "$OUT/ratios-block.txt"
