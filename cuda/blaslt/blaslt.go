@@ -40,6 +40,16 @@ const (
 	heuristicRequested = 16
 )
 
+// The byte sizes of the attribute values set (cublasLt.h documents each
+// attribute's type; a size that differs is refused).
+const (
+	attrSizeOp          = 4 // cublasOperation_t as int32_t
+	attrSizePointer     = 8 // const void * (a device address)
+	attrSizeWorkspace   = 8 // uint64_t
+	attrSizeBatchCount  = 4 // int32_t
+	attrSizeBatchStride = 8 // int64_t
+)
+
 var symbols = map[string][]string{
 	"create": {"cublasLtCreate"}, "destroy": {"cublasLtDestroy"}, "version": {"cublasLtGetVersion"},
 	"descCreate": {"cublasLtMatmulDescCreate"}, "descSet": {"cublasLtMatmulDescSetAttribute"}, "descDestroy": {"cublasLtMatmulDescDestroy"},
@@ -56,8 +66,14 @@ type Library struct {
 	Version int
 }
 
-// VersionString formats Version as "12.4.2".
+// VersionString formats Version as "12.4.2". cuBLAS 11.9 (CUDA 11.6) and
+// later encode major·10000 + minor·100 + patch; earlier 11.x releases
+// encoded major·1000 + minor·100 + patch (11605 for 11.6.5), which is
+// below 100000.
 func (l Library) VersionString() string {
+	if l.Version > 0 && l.Version < 100000 {
+		return fmt.Sprintf("%d.%d.%d", l.Version/1000, l.Version%1000/100, l.Version%100)
+	}
 	return fmt.Sprintf("%d.%d.%d", l.Version/10000, l.Version/100%100, l.Version%100)
 }
 
@@ -178,12 +194,12 @@ func (m *Matmul) build(aScale, bScale driver.Ptr, maxAlgos int) error {
 	}
 	setInt := func(attr int, v int32) error {
 		return check(fmt.Sprintf("cublasLtMatmulDescSetAttribute(%d)", attr),
-			C.flop_lt_set_attr(fn["descSet"], m.desc, C.int(attr), unsafe.Pointer(&v), 4))
+			C.flop_lt_set_attr(fn["descSet"], m.desc, C.int(attr), unsafe.Pointer(&v), attrSizeOp))
 	}
 	setPtr := func(attr int, v driver.Ptr) error {
 		x := uint64(v)
 		return check(fmt.Sprintf("cublasLtMatmulDescSetAttribute(%d)", attr),
-			C.flop_lt_set_attr(fn["descSet"], m.desc, C.int(attr), unsafe.Pointer(&x), 8))
+			C.flop_lt_set_attr(fn["descSet"], m.desc, C.int(attr), unsafe.Pointer(&x), attrSizePointer))
 	}
 	if err := setInt(attrTransA, int32(p.TransA)); err != nil {
 		return err
@@ -213,7 +229,7 @@ func (m *Matmul) build(aScale, bScale driver.Ptr, maxAlgos int) error {
 		return err
 	}
 	ws := uint64(m.workspaceBytes)
-	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], m.pref, prefMaxWorkspace, unsafe.Pointer(&ws), 8)); err != nil {
+	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], m.pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace)); err != nil {
 		return err
 	}
 	// alpha = 1, beta = 0 in the scale type, in C memory.

@@ -118,6 +118,13 @@ func TestVersionString(t *testing.T) {
 	if got := (Library{Version: 130001}).VersionString(); got != "13.0.1" {
 		t.Errorf("VersionString = %q", got)
 	}
+	// cuBLAS 11.11.3 (CUDA 11.8) uses the ·10000 encoding; 11.6.5 (CUDA
+	// 11.4) the older ·1000 one (cublas_api.h of each release).
+	for v, want := range map[int]string{111103: "11.11.3", 11605: "11.6.5"} {
+		if got := (Library{Version: v}).VersionString(); got != want {
+			t.Errorf("VersionString(%d) = %q, want %q", v, got, want)
+		}
+	}
 }
 
 func TestLoadWithoutLibrary(t *testing.T) {

@@ -156,7 +156,7 @@ func (g *General) build() error {
 	for _, a := range []struct{ attr, v int32 }{{attrTransA, int32(opA)}, {attrTransB, int32(opB)}} {
 		v := a.v
 		if err := check(fmt.Sprintf("cublasLtMatmulDescSetAttribute(%d)", a.attr),
-			C.flop_lt_set_attr(fn["descSet"], g.desc, C.int(a.attr), unsafe.Pointer(&v), 4)); err != nil {
+			C.flop_lt_set_attr(fn["descSet"], g.desc, C.int(a.attr), unsafe.Pointer(&v), attrSizeOp)); err != nil {
 			return err
 		}
 	}
@@ -172,11 +172,11 @@ func (g *General) build() error {
 		if s.Batch > 1 {
 			n, st := int32(s.Batch), l.stride
 			if err := check("cublasLtMatrixLayoutSetAttribute(batch count)",
-				C.flop_lt_set_attr(setFn, *l.dst, layoutBatchCount, unsafe.Pointer(&n), 4)); err != nil {
+				C.flop_lt_set_attr(setFn, *l.dst, layoutBatchCount, unsafe.Pointer(&n), attrSizeBatchCount)); err != nil {
 				return err
 			}
 			if err := check("cublasLtMatrixLayoutSetAttribute(batch stride)",
-				C.flop_lt_set_attr(setFn, *l.dst, layoutBatchStride, unsafe.Pointer(&st), 8)); err != nil {
+				C.flop_lt_set_attr(setFn, *l.dst, layoutBatchStride, unsafe.Pointer(&st), attrSizeBatchStride)); err != nil {
 				return err
 			}
 		}
@@ -185,7 +185,7 @@ func (g *General) build() error {
 		return err
 	}
 	ws := uint64(g.workspaceBytes)
-	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], g.pref, prefMaxWorkspace, unsafe.Pointer(&ws), 8)); err != nil {
+	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], g.pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace)); err != nil {
 		return err
 	}
 	g.scalars = C.calloc(2, 4)

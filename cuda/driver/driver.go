@@ -27,7 +27,10 @@ import (
 // Spec is how libcuda is looked for.
 var Spec = dl.Spec{Name: "cuda", Sonames: []string{"libcuda.so.1"}, Driver: true}
 
-// symbols are bound by Load: each entry lists the names tried, _v2 first.
+// symbols are bound by Load: each entry lists the names tried, _v2 first,
+// and lists a _v2 only where it keeps the original's C signature (CUDA 13's
+// cuCtxSynchronize_v2 takes a CUcontext, so "ctxSync" binds the original
+// only). TestSymbolNames pins the table.
 var symbols = map[string][]string{
 	"init": {"cuInit"}, "driverVersion": {"cuDriverGetVersion"}, "deviceCount": {"cuDeviceGetCount"},
 	"deviceGet": {"cuDeviceGet"}, "deviceName": {"cuDeviceGetName"}, "deviceUUID": {"cuDeviceGetUuid_v2", "cuDeviceGetUuid"},

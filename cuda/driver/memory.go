@@ -61,20 +61,43 @@ func HostFree(p unsafe.Pointer) error {
 	return check("cuMemFreeHost", C.flop_cu_ptr(fn["hostFree"], p))
 }
 
-// CopyToDevice copies len(src) bytes from host to device, synchronously.
+// CopyToDevice copies len(src) bytes from host to device, synchronously
+// with respect to every stream of the context (see syncCopy).
 func CopyToDevice(dst Ptr, src []byte) error {
 	if len(src) == 0 {
 		return nil
 	}
-	return check("cuMemcpyHtoD", C.flop_cu_htod(fn["htod"], C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(len(src))))
+	return syncCopy("cuMemcpyHtoD", func() C.CUresult {
+		return C.flop_cu_htod(fn["htod"], C.CUdeviceptr(dst), unsafe.Pointer(&src[0]), C.size_t(len(src)))
+	})
 }
 
-// CopyToHost copies len(dst) bytes from device to host, synchronously.
+// CopyToHost copies len(dst) bytes from device to host, synchronously
+// with respect to every stream of the context (see syncCopy).
 func CopyToHost(dst []byte, src Ptr) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	return check("cuMemcpyDtoH", C.flop_cu_dtoh(fn["dtoh"], unsafe.Pointer(&dst[0]), C.CUdeviceptr(src), C.size_t(len(dst))))
+	return syncCopy("cuMemcpyDtoH", func() C.CUresult {
+		return C.flop_cu_dtoh(fn["dtoh"], unsafe.Pointer(&dst[0]), C.CUdeviceptr(src), C.size_t(len(dst)))
+	})
+}
+
+// syncCopy runs a synchronous cuMemcpy between two cuCtxSynchronize
+// calls. The plain copies run on the legacy default stream, which does not
+// wait for work on flopcast's non-blocking streams (NewStream), and a
+// copy from pageable host memory to the device may return before its DMA
+// has landed (the driver API's "API synchronization behavior" notes); the
+// first synchronize orders the copy after all enqueued work, the second
+// makes it complete before any later work is enqueued.
+func syncCopy(op string, copyFn func() C.CUresult) error {
+	if err := check("cuCtxSynchronize", C.flop_cu_void(fn["ctxSync"])); err != nil {
+		return err
+	}
+	if err := check(op, copyFn()); err != nil {
+		return err
+	}
+	return check("cuCtxSynchronize", C.flop_cu_void(fn["ctxSync"]))
 }
 
 // Stream is a CUDA stream.

@@ -134,8 +134,10 @@ func (m *Monitor) Links() Links {
 	return l
 }
 
-// throttleBits are NVML's clock-event reason bits, with whether each
-// means the GPU runs below the clock it could.
+// throttleBits are NVML's clock-event reason bits (nvml.h,
+// nvmlClocksEventReason*, as shipped in go-nvml v0.13.4-1), with whether
+// each means the GPU runs below the clock it could. Board limit and
+// reliability are policies that limit the clocks (newer drivers).
 var throttleBits = []struct {
 	bit      uint64
 	name     string
@@ -150,6 +152,8 @@ var throttleBits = []struct {
 	{0x40, "hw_thermal_slowdown", true},
 	{0x80, "hw_power_brake_slowdown", true},
 	{0x100, "display_clock_setting", false},
+	{0x200, "board_limit", true},
+	{0x400, "reliability", true},
 }
 
 // ThrottleReasons names the bits set in an NVML clock-event reason mask
@@ -161,7 +165,7 @@ func ThrottleReasons(mask uint64) (names []string, throttled bool) {
 			throttled = throttled || b.throttle
 		}
 	}
-	if rest := mask &^ 0x1ff; rest != 0 {
+	if rest := mask &^ 0x7ff; rest != 0 {
 		names = append(names, fmt.Sprintf("other_%#x", rest))
 	}
 	return names, throttled

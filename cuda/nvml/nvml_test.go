@@ -17,6 +17,8 @@ func TestThrottleReasons(t *testing.T) {
 		{0x1 | 0x40, "gpu_idle hw_thermal_slowdown", true},
 		{0x2 | 0x100, "applications_clocks_setting display_clock_setting", false},
 		{0x10000, "other_0x10000", false},
+		{0x200, "board_limit", true},
+		{0x1 | 0x400 | 0x800, "gpu_idle reliability other_0x800", true},
 	}
 	for _, c := range cases {
 		names, th := ThrottleReasons(c.mask)

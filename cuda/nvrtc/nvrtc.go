@@ -12,6 +12,7 @@ import "C"
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -45,6 +46,10 @@ var (
 	loaded   Library
 	fn       map[string]unsafe.Pointer
 	loadErr  error
+	// supported are the architectures this NVRTC compiles for (e.g. 90
+	// for sm_90), ascending, from nvrtcGetSupportedArchs (NVRTC 11.2 and
+	// later); nil when it cannot say.
+	supported []int
 )
 
 // Load opens NVRTC once per process.
@@ -64,6 +69,7 @@ func Load() (Library, error) {
 		var maj, mnr C.int
 		C.flop_rtc_version(f["version"], &maj, &mnr)
 		loaded = Library{Path: lib.Path, Soname: cand.Path, Source: cand.Source, Major: int(maj), Minor: int(mnr)}
+		supported = supportedArchs(lib)
 	})
 	return loaded, loadErr
 }
@@ -89,12 +95,55 @@ type Output struct {
 	Log string
 }
 
+// supportedArchs asks NVRTC which architectures it compiles for; nil
+// when the library lacks the calls or fails.
+func supportedArchs(lib *dl.Library) []int {
+	count, _, err1 := lib.SymFirst("nvrtcGetNumSupportedArchs")
+	list, _, err2 := lib.SymFirst("nvrtcGetSupportedArchs")
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	var n C.int
+	if C.flop_rtc_pint(count, &n) != 0 || n <= 0 || n > 1024 {
+		return nil
+	}
+	buf := (*C.int)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.int(0)))))
+	defer C.free(unsafe.Pointer(buf))
+	if C.flop_rtc_pint(list, buf) != 0 {
+		return nil
+	}
+	out := make([]int, n)
+	for i, v := range unsafe.Slice(buf, int(n)) {
+		out[i] = int(v)
+	}
+	return out
+}
+
 // ArchOptions returns the architecture options tried for compute
-// capability major.minor, in order: CUBIN for sm_XY, then PTX for
-// compute_XY.
-func ArchOptions(major, minor int) []string {
-	cc := fmt.Sprintf("%d%d", major, minor)
-	return []string{"--gpu-architecture=sm_" + cc, "--gpu-architecture=compute_" + cc}
+// capability major.minor, in order: CUBIN for sm_XY (real architecture:
+// nvrtcGetCUBIN has an image only for sm_), then PTX for compute_XY
+// (virtual: the driver compiles it when the module loads).
+func ArchOptions(major, minor int) []string { return archOptions(major*10+minor, nil) }
+
+// archOptions is ArchOptions for compute capability cc (major·10+minor)
+// given the architectures NVRTC supports (nil: unknown, assume cc). When
+// NVRTC is older than the GPU it offers only PTX for the newest
+// architecture it knows below cc, which the driver compiles for the GPU.
+func archOptions(cc int, supported []int) []string {
+	arch := func(v int) string { return fmt.Sprintf("%d%d", v/10, v%10) }
+	if supported == nil || slices.Contains(supported, cc) {
+		return []string{"--gpu-architecture=sm_" + arch(cc), "--gpu-architecture=compute_" + arch(cc)}
+	}
+	best := 0
+	for _, v := range supported {
+		if v <= cc && v > best {
+			best = v
+		}
+	}
+	if best == 0 {
+		return []string{"--gpu-architecture=compute_" + arch(cc)} // fails with NVRTC's own message
+	}
+	return []string{"--gpu-architecture=compute_" + arch(best)}
 }
 
 // Compile compiles src (named name in messages) for compute capability
@@ -104,8 +153,8 @@ func Compile(src, name string, major, minor int, extra ...string) (Output, error
 		return Output{}, err
 	}
 	var errs []string
-	for i, arch := range ArchOptions(major, minor) {
-		out, err := compile(src, name, append([]string{arch, "--std=c++17"}, extra...), i == 0)
+	for _, arch := range archOptions(major*10+minor, supported) {
+		out, err := compile(src, name, append([]string{arch, "--std=c++17"}, extra...), strings.Contains(arch, "=sm_"))
 		if err == nil {
 			out.Arch = arch
 			return out, nil
@@ -153,7 +202,11 @@ func compile(src, name string, opts []string, cubin bool) (Output, error) {
 		return Output{}, &CompileError{Err: cuda.NewError(cuda.LibNVRTC, "nvrtcCompileProgram", int(rc), ""), Name: name, Log: log}
 	}
 	if cubin {
-		return Output{Image: []byte(get(prog, "cubinSize", "cubin")), Kind: "cubin", Log: log}, nil
+		img := get(prog, "cubinSize", "cubin")
+		if img == "" { // NVRTC gives no CUBIN for a virtual architecture
+			return Output{}, fmt.Errorf("nvrtc: %s: no CUBIN for %s", name, opts[0])
+		}
+		return Output{Image: []byte(img), Kind: "cubin", Log: log}, nil
 	}
 	return Output{Image: []byte(strings.TrimRight(get(prog, "ptxSize", "ptx"), "\x00")), Kind: "ptx", Log: log}, nil
 }

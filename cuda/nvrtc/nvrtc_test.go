@@ -18,6 +18,27 @@ func TestArchOptions(t *testing.T) {
 	}
 }
 
+func TestArchOptionsForOlderNVRTC(t *testing.T) {
+	cases := []struct {
+		cc        int
+		supported []int
+		want      string
+	}{
+		{90, nil, "--gpu-architecture=sm_90 --gpu-architecture=compute_90"},
+		{90, []int{75, 80, 86, 89, 90}, "--gpu-architecture=sm_90 --gpu-architecture=compute_90"},
+		// A GPU newer than NVRTC: PTX for the newest architecture it
+		// knows, which the driver compiles on load.
+		{100, []int{75, 80, 86, 89, 90}, "--gpu-architecture=compute_90"},
+		{89, []int{75, 80, 86}, "--gpu-architecture=compute_86"},
+		{50, []int{75, 80}, "--gpu-architecture=compute_50"},
+	}
+	for _, c := range cases {
+		if got := strings.Join(archOptions(c.cc, c.supported), " "); got != c.want {
+			t.Errorf("archOptions(%d, %v) = %q, want %q", c.cc, c.supported, got, c.want)
+		}
+	}
+}
+
 func TestCompile(t *testing.T) {
 	if _, err := Load(); err != nil {
 		if !errors.Is(err, dl.ErrNotFound) || !strings.Contains(err.Error(), "libnvrtc.so.11.2 (loader)") {

@@ -9,3 +9,4 @@ int flop_rtc_size(void *f, void *prog, size_t *n) { return ((int (*)(void *, siz
 int flop_rtc_get(void *f, void *prog, char *buf) { return ((int (*)(void *, char *))f)(prog, buf); }
 int flop_rtc_destroy(void *f, void **prog) { return ((int (*)(void **))f)(prog); }
 const char *flop_rtc_str(void *f, int rc) { return ((const char *(*)(int))f)(rc); }
+int flop_rtc_pint(void *f, int *v) { return ((int (*)(int *))f)(v); }

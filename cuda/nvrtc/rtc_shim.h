@@ -11,5 +11,6 @@ int flop_rtc_size(void *f, void *prog, size_t *n);
 int flop_rtc_get(void *f, void *prog, char *buf);
 int flop_rtc_destroy(void *f, void **prog);
 const char *flop_rtc_str(void *f, int rc);
+int flop_rtc_pint(void *f, int *v);
 
 #endif

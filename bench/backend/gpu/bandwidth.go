@@ -243,10 +243,15 @@ func (bk *Backend) copyKernel(src, dst driver.Ptr, size int64) (func() error, st
 	if err != nil {
 		return nil, err.Error()
 	}
-	n := uint64(size / 16)
-	grid, block := launchDims(n, bk.info.Cores)
-	return func() error { return f.Launch(grid, block, 0, bk.stream, src, dst, n) }, ""
+	grid, block := launchDims(uint64(size/16), bk.info.Cores)
+	args := copyArgs(src, dst, size)
+	return func() error { return f.Launch(grid, block, 0, bk.stream, args...) }, ""
 }
+
+// copyArgs are flopcast_copy16's arguments for size bytes, in its
+// parameter types: const uint4 *src, uint4 *dst, unsigned long long n
+// (16-byte vectors).
+func copyArgs(src, dst driver.Ptr, size int64) []any { return []any{src, dst, uint64(size / 16)} }
 
 // launchDims picks a grid-stride launch for n elements: 256-thread blocks,
 // at most 32 blocks per multiprocessor.
