@@ -41,14 +41,9 @@ func (c BlockRun) Validate() error {
 		return errors.New("no blocks to run")
 	case len(c.DTypes) == 0:
 		return errors.New("no dtypes to run")
-	case c.Warmup < 0:
-		return fmt.Errorf("warmup %d must be >= 0", c.Warmup)
-	case c.MinRepeats < 1:
-		return fmt.Errorf("repeats %d must be >= 1", c.MinRepeats)
-	case c.MinTime < 0:
-		return fmt.Errorf("min-time %v must be >= 0", c.MinTime)
-	case c.MaxTime < c.MinTime:
-		return fmt.Errorf("max-time %v must be >= min-time %v", c.MaxTime, c.MinTime)
+	}
+	if err := validateTiming(c.Warmup, c.MinRepeats, c.MinTime, c.MaxTime); err != nil {
+		return err
 	}
 	for _, b := range c.Blocks {
 		if err := b.Validate(); err != nil {

@@ -52,19 +52,29 @@ func (c Config) Validate() error {
 		return errors.New("no shapes to run")
 	case len(c.DTypes) == 0:
 		return errors.New("no dtypes to run")
-	case c.Warmup < 0:
-		return fmt.Errorf("warmup %d must be >= 0", c.Warmup)
-	case c.MinRepeats < 1:
-		return fmt.Errorf("repeats %d must be >= 1", c.MinRepeats)
-	case c.MinTime < 0:
-		return fmt.Errorf("min-time %v must be >= 0", c.MinTime)
-	case c.MaxTime < c.MinTime:
-		return fmt.Errorf("max-time %v must be >= min-time %v", c.MaxTime, c.MinTime)
+	}
+	if err := validateTiming(c.Warmup, c.MinRepeats, c.MinTime, c.MaxTime); err != nil {
+		return err
 	}
 	for _, p := range c.Problems {
 		if err := p.Shape.Validate(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateTiming checks the timing settings every workload's runner obeys.
+func validateTiming(warmup, minRepeats int, minTime, maxTime time.Duration) error {
+	switch {
+	case warmup < 0:
+		return fmt.Errorf("warmup %d must be >= 0", warmup)
+	case minRepeats < 1:
+		return fmt.Errorf("repeats %d must be >= 1", minRepeats)
+	case minTime < 0:
+		return fmt.Errorf("min-time %v must be >= 0", minTime)
+	case maxTime < minTime:
+		return fmt.Errorf("max-time %v must be >= min-time %v", maxTime, minTime)
 	}
 	return nil
 }

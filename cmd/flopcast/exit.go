@@ -59,3 +59,25 @@ func printError(err error, stderr io.Writer) int {
 
 // errSilent is an error whose message has already been printed.
 var errSilent = errors.New("")
+
+// parseFlags parses args with fs (which must print nothing itself) and
+// returns the names of the flags given. -h prints usage and fs's flags to
+// stderr and returns flag.ErrHelp (exit 0); a bad flag or a stray
+// argument is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) (map[string]bool, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, usage)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set, nil
+}

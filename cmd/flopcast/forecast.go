@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,20 +103,11 @@ func parseForecastFlags(args []string, stderr io.Writer) (*forecastOptions, erro
 	fs.StringVar(&o.sweep, "sweep-gpus", "", "comma-separated GPU counts to compare, e.g. 1024,2048,4096")
 	fs.StringVar(&o.budget, "budget", "", "USD to spend, e.g. 38e9 or 10M: what it buys")
 	fs.Float64Var(&o.days, "days", 0, "with --budget: spend it over this many days")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: flopcast forecast --model M [--tokens T] (--gpu G | --instance I) (--gpus N | --nodes N) [flags]")
-			fs.PrintDefaults()
-			return nil, err
-		}
-		return nil, usageError("%v", err)
+	set, err := parseFlags(fs, args, stderr, "usage: flopcast forecast --model M [--tokens T] (--gpu G | --instance I) (--gpus N | --nodes N) [flags]")
+	if err != nil {
+		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q", fs.Arg(0))
-	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.set = set
 	return o, nil
 }
 

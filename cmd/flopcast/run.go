@@ -74,20 +74,11 @@ func parseRunFlags(args []string, stderr io.Writer) (*runOptions, error) {
 	fs.StringVar(&o.out, "out", "", "results file (default: results/<host>-<device>-<UTC time>.json)")
 	fs.StringVar(&o.format, "format", "table", "output: table, json, csv, markdown or benchfmt")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the table")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: flopcast run [flags]")
-			fs.PrintDefaults()
-			return nil, err
-		}
-		return nil, usageError("%v", err)
+	set, err := parseFlags(fs, args, stderr, "usage: flopcast run [flags]")
+	if err != nil {
+		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q", fs.Arg(0))
-	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.set = set
 	return o, nil
 }
 
