@@ -290,23 +290,27 @@ func (m *Matmul) RunTimed(i int, a, b, c driver.Ptr, stream driver.Stream, start
 }
 
 // Destroy frees the descriptors.
-func (m *Matmul) Destroy() {
-	for _, l := range []*unsafe.Pointer{&m.la, &m.lb, &m.lc, &m.ld} {
+func (m *Matmul) Destroy() { release(&m.desc, &m.pref, &m.scalars, &m.la, &m.lb, &m.lc, &m.ld) }
+
+// release destroys a planned matmul's descriptor, preference, scalars and
+// layouts, those that exist, and clears each pointer.
+func release(desc, pref, scalars *unsafe.Pointer, layouts ...*unsafe.Pointer) {
+	for _, l := range layouts {
 		if *l != nil {
 			C.flop_lt_destroy(fn["layoutDestroy"], *l)
 			*l = nil
 		}
 	}
-	if m.desc != nil {
-		C.flop_lt_destroy(fn["descDestroy"], m.desc)
-		m.desc = nil
+	if *desc != nil {
+		C.flop_lt_destroy(fn["descDestroy"], *desc)
+		*desc = nil
 	}
-	if m.pref != nil {
-		C.flop_lt_destroy(fn["prefDestroy"], m.pref)
-		m.pref = nil
+	if *pref != nil {
+		C.flop_lt_destroy(fn["prefDestroy"], *pref)
+		*pref = nil
 	}
-	if m.scalars != nil {
-		C.free(m.scalars)
-		m.scalars = nil
+	if *scalars != nil {
+		C.free(*scalars)
+		*scalars = nil
 	}
 }

@@ -232,23 +232,4 @@ func (g *General) Run(a, b, c, d driver.Ptr, stream driver.Stream) error {
 }
 
 // Destroy frees the descriptors.
-func (g *General) Destroy() {
-	for _, l := range []*unsafe.Pointer{&g.la, &g.lb, &g.lc} {
-		if *l != nil {
-			C.flop_lt_destroy(fn["layoutDestroy"], *l)
-			*l = nil
-		}
-	}
-	if g.desc != nil {
-		C.flop_lt_destroy(fn["descDestroy"], g.desc)
-		g.desc = nil
-	}
-	if g.pref != nil {
-		C.flop_lt_destroy(fn["prefDestroy"], g.pref)
-		g.pref = nil
-	}
-	if g.scalars != nil {
-		C.free(g.scalars)
-		g.scalars = nil
-	}
-}
+func (g *General) Destroy() { release(&g.desc, &g.pref, &g.scalars, &g.la, &g.lb, &g.lc) }
