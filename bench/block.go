@@ -274,7 +274,7 @@ func checkBlockStep(step backend.BlockStep, blk kernels.BlockConfig, d kernels.D
 			return rep
 		}
 	}
-	outErr := relError(out[:len(want)], want)
+	outErr := kernels.RelError(out[:len(want)], want)
 	// The recorded error is the output's, checked against bound; the loss
 	// has its own bound, for its long reduction.
 	rep.relError = outErr
@@ -315,20 +315,6 @@ func checkBlockStep(step backend.BlockStep, blk kernels.BlockConfig, d kernels.D
 	}
 	rep.passed = true
 	return rep
-}
-
-// relError is ‖got − want‖₂ / ‖want‖₂, +Inf on a length mismatch and NaN
-// when got holds a NaN.
-func relError(got, want []float64) float64 {
-	if len(got) != len(want) || len(want) == 0 {
-		return math.Inf(1)
-	}
-	var num, den float64
-	for i := range got {
-		num += (got[i] - want[i]) * (got[i] - want[i])
-		den += want[i] * want[i]
-	}
-	return math.Sqrt(num / den)
 }
 
 func recordBlock(m *result.Measurement, rep blockReport) {

@@ -626,17 +626,23 @@ func printForecast(w io.Writer, r forecast.Result, explain bool) error {
 			fmt.Fprintln(w, "  "+line)
 		}
 	}
+	printSourcesAndWarnings(w, r.Sources, r.Warnings)
+	return nil
+}
+
+// printSourcesAndWarnings lists where every default came from and what to
+// be wary of, under the forecast's or the budget's table.
+func printSourcesAndWarnings(w io.Writer, sources, warnings []string) {
 	fmt.Fprintln(w, "\nsources:")
-	for _, s := range r.Sources {
+	for _, s := range sources {
 		fmt.Fprintln(w, "  "+s)
 	}
-	if len(r.Warnings) > 0 {
+	if len(warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings:")
-		for _, s := range r.Warnings {
+		for _, s := range warnings {
 			fmt.Fprintln(w, "  "+s)
 		}
 	}
-	return nil
 }
 
 func euLine(e forecast.EUAIAct) string {
@@ -694,16 +700,7 @@ func printBudget(w io.Writer, format string, b forecast.BudgetResult) error {
 		return err
 	}
 	fmt.Fprintln(w, "\nEU AI Act: "+b.EUAIAct.Text)
-	fmt.Fprintln(w, "\nsources:")
-	for _, s := range b.Sources {
-		fmt.Fprintln(w, "  "+s)
-	}
-	if len(b.Warnings) > 0 {
-		fmt.Fprintln(w, "\nwarnings:")
-		for _, s := range b.Warnings {
-			fmt.Fprintln(w, "  "+s)
-		}
-	}
+	printSourcesAndWarnings(w, b.Sources, b.Warnings)
 	return nil
 }
 

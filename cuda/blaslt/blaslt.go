@@ -225,11 +225,7 @@ func (m *Matmul) build(aScale, bScale driver.Ptr, maxAlgos int) error {
 			return err
 		}
 	}
-	if err := check("cublasLtMatmulPreferenceCreate", C.flop_lt_pref_create(fn["prefCreate"], &m.pref)); err != nil {
-		return err
-	}
-	ws := uint64(m.workspaceBytes)
-	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], m.pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace)); err != nil {
+	if err := newPreference(&m.pref, m.workspaceBytes); err != nil {
 		return err
 	}
 	// alpha = 1, beta = 0 in the scale type, in C memory.
@@ -291,6 +287,16 @@ func (m *Matmul) RunTimed(i int, a, b, c driver.Ptr, stream driver.Stream, start
 
 // Destroy frees the descriptors.
 func (m *Matmul) Destroy() { release(&m.desc, &m.pref, &m.scalars, &m.la, &m.lb, &m.lc, &m.ld) }
+
+// newPreference creates the heuristic preference of a planned matmul in
+// *pref, allowing it workspaceBytes of workspace.
+func newPreference(pref *unsafe.Pointer, workspaceBytes int64) error {
+	if err := check("cublasLtMatmulPreferenceCreate", C.flop_lt_pref_create(fn["prefCreate"], pref)); err != nil {
+		return err
+	}
+	ws := uint64(workspaceBytes)
+	return check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], *pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace))
+}
 
 // release destroys a planned matmul's descriptor, preference, scalars and
 // layouts, those that exist, and clears each pointer.

@@ -181,11 +181,7 @@ func (g *General) build() error {
 			}
 		}
 	}
-	if err := check("cublasLtMatmulPreferenceCreate", C.flop_lt_pref_create(fn["prefCreate"], &g.pref)); err != nil {
-		return err
-	}
-	ws := uint64(g.workspaceBytes)
-	if err := check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], g.pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace)); err != nil {
+	if err := newPreference(&g.pref, g.workspaceBytes); err != nil {
 		return err
 	}
 	g.scalars = C.calloc(2, 4)

@@ -7,22 +7,6 @@ import (
 	"github.com/flopcast/flopcast/kernels"
 )
 
-// relErr is ‖got − want‖₂ / ‖want‖₂.
-func relErr(got, want []float64) float64 {
-	if len(got) != len(want) || len(want) == 0 {
-		return math.Inf(1)
-	}
-	var num, den float64
-	for i := range got {
-		num += (got[i] - want[i]) * (got[i] - want[i])
-		den += want[i] * want[i]
-	}
-	if den == 0 {
-		return math.Inf(1)
-	}
-	return math.Sqrt(num / den)
-}
-
 func norm(v []float64) float64 {
 	var s float64
 	for _, x := range v {
@@ -78,7 +62,7 @@ func TestForwardMatchesReference(t *testing.T) {
 					if _, err := s.Step(false); err != nil {
 						t.Fatal(err)
 					}
-					if e := relErr(s.Output(), out); !(e <= bound) {
+					if e := kernels.RelError(s.Output(), out); !(e <= bound) {
 						t.Errorf("step %d: output relative error %.2e > %.0e", step, e, bound)
 					}
 					if e, lb := math.Abs(s.Loss()-loss)/loss, kernels.BlockLossErrorBound(d, len(out)); !(e <= lb) {
@@ -112,7 +96,7 @@ func TestReferenceCatchesWrongBlocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(out, base); e < 1e-6 {
+		if e := kernels.RelError(out, base); e < 1e-6 {
 			t.Errorf("changing %s[%d] by 0.05 moves the output by only %.1e", p.Name, len(w)/2, e)
 		}
 	}
@@ -223,7 +207,7 @@ func TestFiftyStepsReduceLoss(t *testing.T) {
 			if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) || rises > 5 {
 				t.Errorf("losses %.4g … %.4g (ratio %.3f), %d rises", losses[0], last, last/losses[0], rises)
 			}
-			if relErr(s.Param("wq"), first) < 1e-3 {
+			if kernels.RelError(s.Param("wq"), first) < 1e-3 {
 				t.Error("the update did not move wq")
 			}
 		})
