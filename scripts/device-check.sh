@@ -19,9 +19,14 @@
 # 8192^3 and the device-to-device copy, then the block step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The device tool returns at most 8 files from $OUT, so every step writes
+# into WORK and save() packs WORK into one archive, $OUT/device-check.tgz,
+# after each step: a call cut off at its limit still brings back what ran.
 OUT=${OUT:-$PWD/device-out}
+WORK=${WORK:-/tmp/flopcast-device-check}
 BUDGET=${BUDGET:-420}
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$WORK"
+save() { tar -czf "$OUT/device-check.tgz.part" -C "$WORK" . && mv "$OUT/device-check.tgz.part" "$OUT/device-check.tgz"; }
 # in_budget says whether an optional step may still start.
 in_budget() { [ "$SECONDS" -lt "$BUDGET" ] || { echo "(skipped: $SECONDS s used of the $BUDGET s budget)"; return 1; }; }
 BIN=bin/flopcast
@@ -29,38 +34,54 @@ if [ ! -x "$BIN" ]; then
 	echo "device-check: $BIN missing: run make gpu-bundle and carry bin/" >&2
 	exit 2
 fi
-nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv >"$OUT/nvidia-smi.csv" 2>&1 || true
+{
+	nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.sm,temperature.gpu,power.limit --format=csv
+	echo "--- ldconfig"; ldconfig -p | grep -E 'libcuda\.|libcublasLt|libnvrtc|libnvidia-ml' || true
+	echo "--- /usr/local/cuda/lib64"; ls /usr/local/cuda/lib64 2>/dev/null | grep -E 'cublasLt|nvrtc' || true
+	echo "--- site-packages"; python3 -c 'import site; print("\n".join(site.getsitepackages()))' 2>/dev/null | while read -r d; do ls -d "$d"/nvidia/*/lib 2>/dev/null; done
+	python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1
+} >"$WORK/env.txt" 2>&1
+head -2 "$WORK/env.txt"
+save
 
 echo "== flopcast devices"
-timeout 30 "$BIN" devices | tee "$OUT/devices.txt"
+timeout 30 "$BIN" devices | tee "$WORK/devices.txt"
 
+save
 echo "== GPU tests"
 for t in bin/gpu-tests/*.test; do
 	name=$(basename "$t" .test)
-	if timeout 60 "$t" -test.count=1 -test.v >"$OUT/tests-$name.txt" 2>&1; then
-		echo "ok   $name ($(grep -c '^--- PASS' "$OUT/tests-$name.txt") passed, $(grep -c '^--- SKIP' "$OUT/tests-$name.txt") skipped)"
+	if timeout 60 "$t" -test.count=1 -test.v >"$WORK/tests-$name.txt" 2>&1; then
+		echo "ok   $name ($(grep -c '^--- PASS' "$WORK/tests-$name.txt") passed, $(grep -c '^--- SKIP' "$WORK/tests-$name.txt") skipped)"
 	else
-		echo "FAIL $name (see tests-$name.txt)"; tail -20 "$OUT/tests-$name.txt"
+		echo "FAIL $name (see tests-$name.txt)"; tail -20 "$WORK/tests-$name.txt"
 	fi
 done
 
+save
 echo "== flopcast run --device cuda --suite quick"
-timeout 150 "$BIN" run --device cuda --suite quick --format table --out "$OUT/flopcast-quick.json" 2>&1 | tee "$OUT/flopcast-quick.txt" | tail -40
+timeout 150 "$BIN" run --device cuda --suite quick --dtype fp32,tf32,bf16,fp16,fp8,fp64 --format table --out "$WORK/flopcast-quick.json" 2>&1 | tee "$WORK/flopcast-quick.txt" | tail -40
 
+save
 echo "== PyTorch peer"
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-	timeout 90 python3 bench/peers/torch_gemm.py --sizes 8192 --dtype bf16,fp8 --out "$OUT/peer.json" || echo "peer failed"
+	timeout 90 python3 bench/peers/torch_gemm.py --sizes 8192 --dtype bf16,fp8 --warmup 100 --out "$WORK/peer.json" || echo "peer failed"
 else
 	echo "no PyTorch with CUDA here: no peer"
 fi
+# The same two GEMMs again, right after the peer: a GPU that heats up over
+# the call would otherwise favour whichever side ran first.
+timeout 60 "$BIN" run --device cuda --sizes 8192 --dtype bf16,fp8 --repeats 50 --quiet --out "$WORK/flopcast-after-peer.json" >"$WORK/flopcast-after-peer.txt" 2>&1
 
+save
 echo "== ratios (flopcast / PyTorch, medians, same GPU, same run)"
-python3 - "$OUT/flopcast-quick.json" "$OUT/peer.json" >"$OUT/ratios-gemm.txt" 2>&1 <<'PY'
+python3 - "$WORK/flopcast-quick.json" "$WORK/peer.json" "$WORK/flopcast-after-peer.json" >"$WORK/ratios-gemm.txt" 2>&1 <<'PY'
 import json, os, sys
-fc_path, peer_path = sys.argv[1], sys.argv[2]
+fc_path, peer_path, after_path = sys.argv[1], sys.argv[2], sys.argv[3]
 if not os.path.exists(fc_path):
     print("no flopcast results"); sys.exit(1)
 fc = json.load(open(fc_path))
+after = json.load(open(after_path))["measurements"] if os.path.exists(after_path) else []
 peer = json.load(open(peer_path)) if os.path.exists(peer_path) else {"gemm": [], "bandwidth": []}
 name, ver = "torch", peer.get("torch", "")
 rows = []
@@ -76,6 +97,11 @@ for p in peer.get("gemm", []):
             ours = m.get("flop_per_second", 0)
             rows.append((f"{p['dtype']} {p['m']}x{p['n']}x{p['k']}", ours / 1e12, p["flop_per_second"] / 1e12,
                          f"{ours / p['flop_per_second']:.3f}x (bar 0.98x)"))
+    for m in after:
+        s = m["shape"]
+        if m["workload"] == "gemm" and m["dtype"] == p["dtype"] and (s["m"], s["n"], s["k"]) == (p["m"], p["n"], p["k"]) and m.get("flop_per_second"):
+            rows.append((f"  same, flopcast after torch", m["flop_per_second"] / 1e12, p["flop_per_second"] / 1e12,
+                         f"{m['flop_per_second'] / p['flop_per_second']:.3f}x"))
 for p in peer.get("bandwidth", []):
     for m in fc["measurements"]:
         if m["workload"] == "bandwidth" and m.get("label") == p["label"] and m.get("status") == "ok":
@@ -97,14 +123,15 @@ PY
 # (about 34 GiB of flopcast buffers), against the PyTorch peer of the same
 # block, eager and torch.compile, in the same device call.
 BLOCK_BATCH=${BLOCK_BATCH:-8}
+save
 echo "== flopcast run --workload block --preset llama3-8b --seq 4096 --batch $BLOCK_BATCH --device cuda"
 in_budget && timeout 150 "$BIN" run --workload block --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --device cuda --dtype bf16 \
-	--warmup 2 --repeats 5 --format table --out "$OUT/flopcast-block.json" 2>&1 | tee "$OUT/flopcast-block.txt" | tail -25
-if [ -f "$OUT/flopcast-block.json" ] && [ "$SECONDS" -lt $((BUDGET + 30)) ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	--warmup 2 --repeats 5 --format table --out "$WORK/flopcast-block.json" 2>&1 | tee "$WORK/flopcast-block.txt" | tail -25
+if [ -f "$WORK/flopcast-block.json" ] && [ "$SECONDS" -lt $((BUDGET + 30)) ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
 	timeout 150 python3 bench/peers/torch_block.py --preset llama3-8b --seq 4096 --batch "$BLOCK_BATCH" --dtype bf16 \
-		--out "$OUT/peer-block.json" || echo "block peer failed"
+		--out "$WORK/peer-block.json" || echo "block peer failed"
 fi
-python3 - "$OUT/flopcast-block.json" "$OUT/peer-block.json" >"$OUT/ratios-block.txt" 2>&1 <<'PY'
+python3 - "$WORK/flopcast-block.json" "$WORK/peer-block.json" >"$WORK/ratios-block.txt" 2>&1 <<'PY'
 import json, os, sys
 fc_path, peer_path = sys.argv[1], sys.argv[2]
 if not os.path.exists(fc_path):
@@ -136,14 +163,24 @@ for m in fc["measurements"]:
 json.dump(fc, open(fc_path, "w"), indent=2)
 PY
 
+save
 echo "== flopcast run --device all (every GPU at once; spread lines when there are two or more)"
-in_budget && timeout 45 "$BIN" run --device all --sizes 4096 --dtype bf16,fp8 --repeats 20 --out "$OUT/flopcast-all.json" 2>&1 | tee "$OUT/flopcast-all.txt" | tail -15
+in_budget && timeout 45 "$BIN" run --device all --sizes 4096 --dtype bf16,fp8 --repeats 20 --out "$WORK/flopcast-all.json" 2>&1 | tee "$WORK/flopcast-all.txt" | tail -15
 
+save
 echo "== flopcast run --search (bf16 around 8192, 20 s budget)"
-in_budget && timeout 45 "$BIN" run --device cuda --search --sizes 8192 --dtype bf16 --search-time 20s --quiet --out "$OUT/flopcast-search.json" >"$OUT/flopcast-search.txt" 2>&1
-[ -f "$OUT/flopcast-search.txt" ] && { grep -E "search best|fastest of" "$OUT/flopcast-search.txt" || tail -5 "$OUT/flopcast-search.txt"; }
+in_budget && timeout 45 "$BIN" run --device cuda --search --sizes 8192 --dtype bf16 --search-time 20s --quiet --out "$WORK/flopcast-search.json" >"$WORK/flopcast-search.txt" 2>&1
+[ -f "$WORK/flopcast-search.txt" ] && { grep -E "search best|fastest of" "$WORK/flopcast-search.txt" || tail -5 "$WORK/flopcast-search.txt"; }
 
+save
+echo "== flopcast run --suite standard --dtype bf16,fp8 (squares to 16384 and the llama3-8b layer GEMMs)"
+in_budget && timeout 90 "$BIN" run --device cuda --suite standard --dtype bf16,fp8 --quiet --out "$WORK/flopcast-standard.json" >"$WORK/flopcast-standard.txt" 2>&1
+[ -f "$WORK/flopcast-standard.txt" ] && grep -E "TFLOP/s|FAIL|skipped" "$WORK/flopcast-standard.txt" | head -30
+
+save
 echo "== ratios (flopcast / PyTorch, medians, same GPU, same run; $SECONDS s)"
-cat "$OUT/ratios-gemm.txt"
+cat "$WORK/ratios-gemm.txt"
+save
 echo "== block ratios (flopcast / PyTorch step time, medians, same GPU, same run)"
-cat "$OUT/ratios-block.txt"
+cat "$WORK/ratios-block.txt"
+save

@@ -189,7 +189,7 @@ func (h *Handle) NewMatmul(p Plan, workspace driver.Ptr, workspaceBytes int64, a
 
 func (m *Matmul) build(aScale, bScale driver.Ptr, maxAlgos int) error {
 	p := m.Plan
-	if err := check("cublasLtMatmulDescCreate", C.flop_lt_desc_create(fn["descCreate"], &m.desc, C.int(p.Compute), C.int(p.Scale))); err != nil {
+	if err := newDesc(&m.desc, p.Compute, p.Scale); err != nil {
 		return err
 	}
 	setInt := func(attr int, v int32) error {
@@ -220,8 +220,7 @@ func (m *Matmul) build(aScale, bScale driver.Ptr, maxAlgos int) error {
 		dst *unsafe.Pointer
 		l   Layout
 	}{{&m.la, p.LtA}, {&m.lb, p.LtB}, {&m.lc, p.LtC}, {&m.ld, p.LtD}} {
-		if err := check("cublasLtMatrixLayoutCreate", C.flop_lt_layout_create(fn["layoutCreate"], l.dst, C.int(l.l.Type),
-			C.uint64_t(l.l.Rows), C.uint64_t(l.l.Cols), C.int64_t(l.l.LD))); err != nil {
+		if err := newLayout(l.dst, l.l); err != nil {
 			return err
 		}
 	}
@@ -263,7 +262,7 @@ func (m *Matmul) Run(i int, a, b, c driver.Ptr, stream driver.Stream) error {
 	algo := m.Algos[i].raw
 	return check("cublasLtMatmul", C.flop_lt_matmul(fn["matmul"], m.h.h, m.desc, m.alpha,
 		C.uint64_t(b), m.la, C.uint64_t(a), m.lb, m.beta,
-		C.uint64_t(c), m.lc, C.uint64_t(c), m.ld,
+		C.uint64_t(m.inputC(c)), m.lc, C.uint64_t(c), m.ld,
 		&algo, C.uint64_t(m.workspace), C.size_t(m.workspaceBytes), stream.Handle()))
 }
 
@@ -274,7 +273,7 @@ func (m *Matmul) RunTimed(i int, a, b, c driver.Ptr, stream driver.Stream, start
 	rc := C.flop_lt_matmul_timed(driver.Func("eventRecord"), start.Handle(), stop.Handle(), &which,
 		fn["matmul"], m.h.h, m.desc, m.alpha,
 		C.uint64_t(b), m.la, C.uint64_t(a), m.lb, m.beta,
-		C.uint64_t(c), m.lc, C.uint64_t(c), m.ld,
+		C.uint64_t(m.inputC(c)), m.lc, C.uint64_t(c), m.ld,
 		&algo, C.uint64_t(m.workspace), C.size_t(m.workspaceBytes), stream.Handle())
 	if rc == 0 {
 		return nil
@@ -285,17 +284,55 @@ func (m *Matmul) RunTimed(i int, a, b, c driver.Ptr, stream driver.Stream, start
 	return cuda.NewError(cuda.LibDriver, "cuEventRecord", int(rc), "")
 }
 
+// inputC is the C operand handed to cuBLASLt for output c. beta is 0, so C
+// is never read; fp8 matmuls get NULL, as PyTorch's scaled_gemm passes,
+// since cuBLASLt refused (CUBLAS_STATUS_NOT_SUPPORTED, H200, cuBLASLt
+// 13.1) the in-place C == D form for fp8 inputs.
+func (m *Matmul) inputC(c driver.Ptr) driver.Ptr {
+	if m.Plan.DType == kernels.FP8E4M3 {
+		return 0
+	}
+	return c
+}
+
 // Destroy frees the descriptors.
 func (m *Matmul) Destroy() { release(&m.desc, &m.pref, &m.scalars, &m.la, &m.lb, &m.lc, &m.ld) }
 
 // newPreference creates the heuristic preference of a planned matmul in
 // *pref, allowing it workspaceBytes of workspace.
 func newPreference(pref *unsafe.Pointer, workspaceBytes int64) error {
-	if err := check("cublasLtMatmulPreferenceCreate", C.flop_lt_pref_create(fn["prefCreate"], pref)); err != nil {
+	// The handle comes back in a local variable: cgo refuses the address
+	// of a field of a Go struct that holds Go pointers (a *Handle here).
+	var h unsafe.Pointer
+	if err := check("cublasLtMatmulPreferenceCreate", C.flop_lt_pref_create(fn["prefCreate"], &h)); err != nil {
 		return err
 	}
+	*pref = h
 	ws := uint64(workspaceBytes)
-	return check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], *pref, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace))
+	return check("cublasLtMatmulPreferenceSetAttribute", C.flop_lt_set_attr(fn["prefSet"], h, prefMaxWorkspace, unsafe.Pointer(&ws), attrSizeWorkspace))
+}
+
+// newDesc creates a matmul descriptor into *desc (through a local variable,
+// as newPreference does).
+func newDesc(desc *unsafe.Pointer, compute ComputeType, scale DataType) error {
+	var h unsafe.Pointer
+	if err := check("cublasLtMatmulDescCreate", C.flop_lt_desc_create(fn["descCreate"], &h, C.int(compute), C.int(scale))); err != nil {
+		return err
+	}
+	*desc = h
+	return nil
+}
+
+// newLayout creates a matrix layout for l into *dst (through a local
+// variable, as newPreference does).
+func newLayout(dst *unsafe.Pointer, l Layout) error {
+	var h unsafe.Pointer
+	if err := check("cublasLtMatrixLayoutCreate", C.flop_lt_layout_create(fn["layoutCreate"], &h, C.int(l.Type),
+		C.uint64_t(l.Rows), C.uint64_t(l.Cols), C.int64_t(l.LD))); err != nil {
+		return err
+	}
+	*dst = h
+	return nil
 }
 
 // release destroys a planned matmul's descriptor, preference, scalars and

@@ -149,7 +149,7 @@ func (g *General) build() error {
 	if err != nil && s.Batch > 1 {
 		return err
 	}
-	if err := check("cublasLtMatmulDescCreate", C.flop_lt_desc_create(fn["descCreate"], &g.desc, C.int(s.Compute), C.int(R32F))); err != nil {
+	if err := newDesc(&g.desc, s.Compute, R32F); err != nil {
 		return err
 	}
 	ltA, ltB, ltC, opA, opB := s.Lt()
@@ -165,8 +165,7 @@ func (g *General) build() error {
 		l      Layout
 		stride int64
 	}{{&g.la, ltA, s.StrideB}, {&g.lb, ltB, s.StrideA}, {&g.lc, ltC, s.StrideC}} {
-		if err := check("cublasLtMatrixLayoutCreate", C.flop_lt_layout_create(fn["layoutCreate"], l.dst, C.int(l.l.Type),
-			C.uint64_t(l.l.Rows), C.uint64_t(l.l.Cols), C.int64_t(l.l.LD))); err != nil {
+		if err := newLayout(l.dst, l.l); err != nil {
 			return err
 		}
 		if s.Batch > 1 {

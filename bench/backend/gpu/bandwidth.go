@@ -44,8 +44,8 @@ func bandwidthSize(want, free, l2 int64) int64 {
 // Bandwidth measures memory bandwidth four ways: a device-to-device copy
 // (cuMemcpyDtoDAsync), the NVRTC-compiled 16-byte-vector copy kernel
 // (both count bytes read plus written), and host-to-device and
-// device-to-host copies over pinned memory. Device copies are checked by
-// comparing samples of source and destination.
+// device-to-host copies over pinned memory. Every copy is checked once,
+// every byte of its destination (poisoned first) against its source.
 func (bk *Backend) Bandwidth(ctx context.Context, cfg BandwidthConfig) ([]result.Measurement, error) {
 	if cfg.Repeats < 1 {
 		cfg.Repeats = 20
@@ -110,13 +110,31 @@ func (bk *Backend) Bandwidth(ctx context.Context, cfg BandwidthConfig) ([]result
 				Bytes: 2 * size, Status: result.StatusSkipped, Notes: []string{why}})
 		}
 
+		// The host copies are checked byte for byte too: host to device
+		// against the pinned pattern, device to host after the pinned
+		// buffer was overwritten, against a copy of the pattern (src
+		// begins with it).
+		pattern := bytes.Clone(hb)
 		h2d := func() error { return bk.stream.CopyToDeviceAsync(dst, host, cfg.HostBytes) }
-		if m, err = bk.timeOp(ctx, "h2d_pinned", cfg.HostBytes, cfg, h2d, nil, nil); err != nil {
+		checkH2D := func() error { return compareDevice(dst, pattern) }
+		if m, err = bk.timeOp(ctx, "h2d_pinned", cfg.HostBytes, cfg, h2d, checkH2D, bk.poisonFn(dst, size)); err != nil {
 			return err
 		}
 		out = append(out, m)
 		d2h := func() error { return bk.stream.CopyToHostAsync(host, src, cfg.HostBytes) }
-		if m, err = bk.timeOp(ctx, "d2h_pinned", cfg.HostBytes, cfg, d2h, nil, nil); err != nil {
+		poisonHost := func() error {
+			for i := range hb {
+				hb[i] = 0xA5
+			}
+			return nil
+		}
+		checkD2H := func() error {
+			if i := firstDifference(hb, pattern); i >= 0 {
+				return fmt.Errorf("host buffer differs from the device source at byte %d", i)
+			}
+			return nil
+		}
+		if m, err = bk.timeOp(ctx, "d2h_pinned", cfg.HostBytes, cfg, d2h, checkD2H, poisonHost); err != nil {
 			return err
 		}
 		out = append(out, m)
@@ -208,23 +226,56 @@ func (bk *Backend) timeOp(ctx context.Context, label string, moved int64, cfg Ba
 	return m, nil
 }
 
-// checkCopy compares 1 MiB samples at the start, middle and end of src
-// and dst.
+// checkCopy compares dst with src, every byte, 64 MiB at a time.
 func (bk *Backend) checkCopy(src, dst driver.Ptr, size int64) error {
-	const n = 1 << 20
-	a, b := make([]byte, n), make([]byte, n)
-	for _, off := range []int64{0, (size / 2) &^ 15, size - n} {
-		if err := driver.CopyToHost(a, src.Add(off)); err != nil {
+	a, b := make([]byte, checkChunk), make([]byte, checkChunk)
+	for off := int64(0); off < size; off += checkChunk {
+		n := min(checkChunk, size-off)
+		if err := driver.CopyToHost(a[:n], src.Add(off)); err != nil {
 			return err
 		}
-		if err := driver.CopyToHost(b, dst.Add(off)); err != nil {
+		if err := driver.CopyToHost(b[:n], dst.Add(off)); err != nil {
 			return err
 		}
-		if !bytes.Equal(a, b) {
-			return fmt.Errorf("destination differs from source at offset %d", off)
+		if i := firstDifference(a[:n], b[:n]); i >= 0 {
+			return fmt.Errorf("destination differs from source at byte %d", off+int64(i))
 		}
 	}
 	return nil
+}
+
+// checkChunk is how much of a device buffer is downloaded at a time to be
+// compared.
+const checkChunk = 64 << 20
+
+// compareDevice downloads len(want) bytes from dev and compares them with
+// want, every byte.
+func compareDevice(dev driver.Ptr, want []byte) error {
+	buf := make([]byte, min(checkChunk, len(want)))
+	for off := 0; off < len(want); off += len(buf) {
+		n := min(len(buf), len(want)-off)
+		if err := driver.CopyToHost(buf[:n], dev.Add(int64(off))); err != nil {
+			return err
+		}
+		if i := firstDifference(buf[:n], want[off:off+n]); i >= 0 {
+			return fmt.Errorf("device buffer differs from the host source at byte %d", off+i)
+		}
+	}
+	return nil
+}
+
+// firstDifference returns the index of the first byte where a and b
+// differ, or -1 when they are equal (they have the same length).
+func firstDifference(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return -1
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return len(a)
 }
 
 // copyKernel compiles the copy kernel for this GPU and returns its launch,

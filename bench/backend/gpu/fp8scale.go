@@ -93,8 +93,12 @@ func newScaledFP8(r *rand.Rand, rows, cols int, colMajor bool, rng float64) (hos
 // then B, little-endian, as cuBLASLt reads them through its scale
 // pointers.
 func scaleBytes(invA, invB float32) []byte {
-	b := make([]byte, 8)
+	b := make([]byte, 2*scaleStride)
 	binary.LittleEndian.PutUint32(b, math.Float32bits(invA))
-	binary.LittleEndian.PutUint32(b[4:], math.Float32bits(invB))
+	binary.LittleEndian.PutUint32(b[scaleStride:], math.Float32bits(invB))
 	return b
 }
+
+// scaleStride is the byte offset of B's scale after A's: each scale gets
+// its own 128-byte-aligned slot, as separately allocated tensors would.
+const scaleStride = 128

@@ -26,7 +26,7 @@ func TestFP8Scale(t *testing.T) {
 	}
 	// The inverse scales as cuBLASLt reads them: float32 little-endian,
 	// A first. 0.25 is 0x3e800000, 2 is 0x40000000.
-	if got := scaleBytes(0.25, 2); string(got) != "\x00\x00\x80\x3e\x00\x00\x00\x40" {
+	if got := scaleBytes(0.25, 2); len(got) != 2*scaleStride || string(got[:4]) != "\x00\x00\x80\x3e" || string(got[scaleStride:scaleStride+4]) != "\x00\x00\x00\x40" {
 		t.Errorf("scaleBytes(0.25, 2) = % x", got)
 	}
 }

@@ -95,7 +95,7 @@ func (bk *Backend) NewGEMM(shape kernels.GEMMShape, d kernels.DType, sets int, s
 				return err
 			}
 		}
-		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, g.scales, g.scales.Add(4), searchAlgos)
+		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, g.scales, g.scales.Add(scaleStride), searchAlgos)
 		if err != nil {
 			return err
 		}

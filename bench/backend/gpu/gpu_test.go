@@ -219,9 +219,12 @@ func TestBandwidthOnGPU(t *testing.T) {
 			t.Logf("copy kernel skipped: %v", m.Notes)
 			continue
 		}
-		if m.Status != result.StatusOK || m.BytesPerSecond <= 0 {
+		if m.Status != result.StatusOK || m.BytesPerSecond <= 0 || !m.Verified {
 			t.Errorf("%s: %+v", m.Label, m)
 		}
+	}
+	if len(ms) != 4 {
+		t.Errorf("%d bandwidth measurements, want d2d, kernel, h2d, d2h", len(ms))
 	}
 }
 
@@ -230,5 +233,21 @@ func TestOutOfMemoryIsASkipReason(t *testing.T) {
 	_, err := b.NewGEMM(kernels.GEMMShape{M: 1 << 20, N: 1 << 20, K: 16}, kernels.FP32, 1, 1)
 	if !errors.Is(err, cuda.ErrOutOfMemory) || !strings.HasPrefix(err.Error(), "needs ") {
 		t.Errorf("huge GEMM: %v", err)
+	}
+}
+
+func TestFirstDifference(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", -1},
+		{"abc", "abc", -1},
+		{"abc", "abd", 2},
+		{"xbc", "abc", 0},
+	} {
+		if got := firstDifference([]byte(c.a), []byte(c.b)); got != c.want {
+			t.Errorf("firstDifference(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
 	}
 }
