@@ -2,7 +2,9 @@
 GO       ?= go
 BIN      := bin/flopcast
 VERSION  ?= 0.1.0-dev
-COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+# A build from a tree with uncommitted changes says so in every results
+# file it writes (tool.commit ends in -dirty).
+COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 PKGS     := ./...
 

@@ -135,7 +135,8 @@ func Machines(inputs []Input) []Machine {
 	return out
 }
 
-// mergeComplementary joins columns of one machine (same key and devices)
+// mergeComplementary joins columns of one machine (same key and devices,
+// by UUID where recorded)
 // whose files measured different things, e.g. a GEMM suite and a block
 // run, into one column. Columns that measured the same thing twice stay
 // apart: they are runs to compare.
@@ -145,7 +146,7 @@ func mergeComplementary(ms []Machine) []Machine {
 		merged := false
 		for i := range out {
 			o := &out[i]
-			if o.Key != m.Key || strings.Join(o.DeviceIDs, ",") != strings.Join(m.DeviceIDs, ",") || overlap(o.Measurements, m.Measurements) {
+			if o.Key != m.Key || physicalDevices(*o) != physicalDevices(m) || overlap(o.Measurements, m.Measurements) {
 				continue
 			}
 			f := *o.File // a copy, so the inputs' files stay as read
@@ -164,6 +165,20 @@ func mergeComplementary(ms []Machine) []Machine {
 		}
 	}
 	return out
+}
+
+// physicalDevices identifies a column's devices: their IDs and, where the
+// file recorded them, their UUIDs, so that two cloud machines that share a
+// host name ("vm") and a GPU model are not taken for one machine.
+func physicalDevices(m Machine) string {
+	parts := make([]string, 0, len(m.DeviceIDs))
+	for i, id := range m.DeviceIDs {
+		if i < len(m.Devices) && m.Devices[i].UUID != "" {
+			id += "=" + m.Devices[i].UUID
+		}
+		parts = append(parts, id)
+	}
+	return strings.Join(parts, ",")
 }
 
 // overlap reports whether two measurement lists share a configuration.

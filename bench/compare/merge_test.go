@@ -41,3 +41,32 @@ func TestMachinesMergeComplementaryRuns(t *testing.T) {
 		t.Errorf("two runs share the label %q", ms[0].Label)
 	}
 }
+
+// TestMachinesKeepGPUsApartByUUID: two lent cloud machines with the same
+// host name and GPU model are one column only when their GPU's UUID is the
+// same.
+func TestMachinesKeepGPUsApartByUUID(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+	gpuRun := func(uuid string, created time.Time, m result.Measurement) Input {
+		f := runOf(created, m)
+		f.Host.Hostname = "vm"
+		f.Devices = []result.Device{{ID: "cuda:0", Kind: "cuda", Name: "NVIDIA H200", UUID: uuid}}
+		return Input{Path: uuid + created.Format("1504") + ".json", File: f}
+	}
+	gemm := result.Measurement{Workload: "gemm", Device: "cuda:0", DType: "bf16", Shape: kernels.Square(8192), Status: result.StatusOK}
+	block := result.Measurement{Workload: "block", Device: "cuda:0", DType: "bf16", Status: result.StatusOK,
+		Block: &result.BlockMetrics{Preset: "llama3-8b", Arch: "llama", Hidden: 4096, FFN: 14336, Seq: 4096, Batch: 8}}
+	for _, c := range []struct {
+		name         string
+		uuidA, uuidB string
+		columns      int
+	}{
+		{"same GPU", "GPU-a", "GPU-a", 1},
+		{"two machines", "GPU-a", "GPU-b", 2},
+	} {
+		ms := Machines([]Input{gpuRun(c.uuidA, t0, gemm), gpuRun(c.uuidB, t0.Add(time.Minute), block)})
+		if len(ms) != c.columns {
+			t.Errorf("%s: %d columns, want %d", c.name, len(ms), c.columns)
+		}
+	}
+}
