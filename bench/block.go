@@ -189,6 +189,9 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 		m.Block.MFU = m.FLOPPerSecond / m.PeakFLOPPerSecond
 	}
 	blockNotes(&m, est)
+	if d, ok := step.(backend.KindDescriber); ok && m.Block.KindSeconds != nil {
+		m.Notes = append(m.Notes, d.KindsMeaning())
+	}
 	return m, nil
 }
 
@@ -343,7 +346,10 @@ func blockNotes(m *result.Measurement, est kernels.BlockMemory) {
 		m.Notes = append(m.Notes, fmt.Sprintf("phases: forward %s, backward %s, optimizer %s (medians)",
 			seconds(p["forward"]), seconds(p["backward"]), seconds(p["optimizer"])))
 	}
-	if blk.KindSeconds == nil {
+	if k := blk.KindSeconds; k != nil {
+		m.Notes = append(m.Notes, fmt.Sprintf("time by kind: gemm %s, attention %s, other %s (medians)",
+			seconds(k["gemm"]), seconds(k["attention"]), seconds(k["other"])))
+	} else {
 		m.Notes = append(m.Notes, "time by kernel kind (gemm, attention, other) not measured on this device")
 	}
 	m.Notes = append(m.Notes, fmt.Sprintf("memory: measured %s, estimate %s; loss %.4g", kernels.FormatBytes(blk.MemoryBytes), est, blk.Loss))

@@ -41,6 +41,12 @@ type BlockStep interface {
 	Release()
 }
 
+// KindDescriber is implemented by block steps that say what each of their
+// time kinds holds, where the kinds are not whole kernels (the CPU's).
+type KindDescriber interface {
+	KindsMeaning() string
+}
+
 // BlockTiming is the time of one step, whole and split.
 type BlockTiming struct {
 	// Seconds is the whole step, measured the device's way.

@@ -285,9 +285,11 @@ func (m *Matmul) RunTimed(i int, a, b, c driver.Ptr, stream driver.Stream, start
 }
 
 // inputC is the C operand handed to cuBLASLt for output c. beta is 0, so C
-// is never read; fp8 matmuls get NULL, as PyTorch's scaled_gemm passes,
-// since cuBLASLt refused (CUBLAS_STATUS_NOT_SUPPORTED, H200, cuBLASLt
-// 13.1) the in-place C == D form for fp8 inputs.
+// is never read; fp8 matmuls get NULL, as PyTorch's scaled_gemm passes.
+// On an H200 with cuBLASLt 13.1, fp8 with C == D and the two scales 4
+// bytes apart was refused (CUBLAS_STATUS_NOT_SUPPORTED) for every
+// algorithm; with C = NULL and each scale in its own 128-byte slot it
+// runs. Which of the two changes it needed was not isolated.
 func (m *Matmul) inputC(c driver.Ptr) driver.Ptr {
 	if m.Plan.DType == kernels.FP8E4M3 {
 		return 0

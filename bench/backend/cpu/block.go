@@ -51,7 +51,11 @@ func (b *blockStep) Step() (backend.BlockTiming, error) {
 			b.memory = int64(after - b.heapBefore)
 		}
 	}
-	out := backend.BlockTiming{Seconds: tm.Seconds}
+	out := backend.BlockTiming{Seconds: tm.Seconds, Kinds: map[string]float64{
+		"gemm":      tm.GEMM,
+		"attention": tm.AttentionGEMM,
+		"other":     max(tm.Seconds-tm.GEMM-tm.AttentionGEMM, 0),
+	}}
 	if tm.Forward > 0 {
 		out.Phases = map[string]float64{
 			"forward":   tm.Forward,
@@ -63,6 +67,12 @@ func (b *blockStep) Step() (backend.BlockTiming, error) {
 }
 
 func (b *blockStep) Attention() string { return b.s.Attention() }
+
+// KindsMeaning implements backend.KindDescriber: on the CPU the kinds are
+// the BLAS calls, timed one by one.
+func (b *blockStep) KindsMeaning() string {
+	return "kinds on the CPU: gemm = the projections' and MLP's BLAS matrix products, attention = its score and context products (forward and backward), other = everything else (norms, rotary embedding, softmax and mask, activations, residuals, loss, optimizer)"
+}
 
 func (b *blockStep) Snapshot() (map[string][]float64, []float64, []float64) {
 	return b.s.Params(), b.s.Input(), b.s.Target()

@@ -222,3 +222,32 @@ func TestNewRefusesBadInput(t *testing.T) {
 		t.Error("bf16 accepted on the CPU")
 	}
 }
+
+// TestStepTimesItsMatrixProductsByKind: every matrix product of a step is
+// timed and put in the right kind. Per step, attention runs its score and
+// context products once per (sequence, kv head) forward and twice each
+// backward (both operands' gradients): 6·batch·kvHeads products. The
+// projections and the MLP (7 weight matrices for llama, 6 for gpt) run once
+// forward and twice backward.
+func TestStepTimesItsMatrixProductsByKind(t *testing.T) {
+	for _, cfg := range blocks {
+		for _, d := range []kernels.DType{kernels.FP32, kernels.FP64} {
+			s := newStep(t, cfg, d, 3, DefaultAdamW)
+			tm, err := s.Step(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			weights := 7
+			if cfg.Arch == kernels.GPT {
+				weights = 6
+			}
+			if tm.AttentionGEMMCalls != 6*cfg.Batch*cfg.KVHeads || tm.GEMMCalls != 3*weights {
+				t.Errorf("%s %s: %d attention and %d other products, want %d and %d", cfg, d,
+					tm.AttentionGEMMCalls, tm.GEMMCalls, 6*cfg.Batch*cfg.KVHeads, 3*weights)
+			}
+			if !(tm.GEMM > 0 && tm.AttentionGEMM > 0 && tm.GEMM+tm.AttentionGEMM < tm.Seconds) {
+				t.Errorf("%s %s: gemm %g s + attention %g s against a %g s step", cfg, d, tm.GEMM, tm.AttentionGEMM, tm.Seconds)
+			}
+		}
+	}
+}

@@ -37,6 +37,14 @@ type Timing struct {
 	// Forward is a separate forward-only pass over the same inputs just
 	// before the step, zero unless the step was asked to time one.
 	Forward float64
+	// GEMM and AttentionGEMM are the parts of Seconds spent in matrix
+	// products: the projections' and MLP's, and attention's score and
+	// context products (forward and backward). The rest of Seconds is the
+	// other operations: norms, rotary embedding, softmax and mask,
+	// activations, residuals, the loss and the optimizer.
+	GEMM, AttentionGEMM float64
+	// GEMMCalls and AttentionGEMMCalls count those products.
+	GEMMCalls, AttentionGEMMCalls int
 }
 
 // Step is one block with its parameters, optimizer state, input and
@@ -209,6 +217,11 @@ func (s *Step) Step(forward bool) (Timing, error) {
 		}
 		tm.Forward = time.Since(start).Seconds()
 	}
+	c := s.cfg
+	prev := tensor.WhichBLAS()
+	clock := newGEMMClock(prev, c.Heads/c.KVHeads*c.Seq, c.Seq, c.HeadDim())
+	tensor.Use(clock)
+	defer tensor.Use(prev)
 	start := time.Now()
 	if err := s.ForwardBackward(); err != nil {
 		return tm, err
@@ -221,6 +234,8 @@ func (s *Step) Step(forward bool) (Timing, error) {
 	tm.ForwardBackward = mid.Sub(start).Seconds()
 	tm.Optimizer = end.Sub(mid).Seconds()
 	tm.Seconds = end.Sub(start).Seconds()
+	tm.GEMM, tm.AttentionGEMM = clock.seconds()
+	tm.GEMMCalls, tm.AttentionGEMMCalls = int(clock.gemmCalls.Load()), int(clock.attnCalls.Load())
 	return tm, nil
 }
 
