@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--min-time", type=float, default=0.2)
     ap.add_argument("--out", default="-")
+    ap.add_argument("--also-cublaslt", action="store_true",
+                    help="time torch.matmul a second time with preferred_blas_library('cublaslt'), as extra rows")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("torch_gemm.py: no CUDA device", file=sys.stderr)
@@ -103,6 +105,17 @@ def main():
                 continue
             out["gemm"].append({"dtype": dtype, "m": m, "n": n, "k": k, "seconds": sec,
                                 "flop_per_second": 2.0 * m * n * k / sec})
+            if args.also_cublaslt and dtype != "fp8" and hasattr(torch.backends.cuda, "preferred_blas_library"):
+                # The same product through cuBLASLt's heuristic (PyTorch's
+                # default goes through cuBLAS), as an extra, labelled row.
+                was = torch.backends.cuda.preferred_blas_library()
+                try:
+                    torch.backends.cuda.preferred_blas_library("cublaslt")
+                    sec = time_calls(gemm_fn(dtype, m, n, k), args.warmup, args.repeats, args.min_time)
+                    out["gemm"].append({"dtype": dtype, "m": m, "n": n, "k": k, "blas": "cublaslt", "seconds": sec,
+                                        "flop_per_second": 2.0 * m * n * k / sec})
+                finally:
+                    torch.backends.cuda.preferred_blas_library(was)
             torch.cuda.empty_cache()
     src = torch.empty(args.copy_bytes, dtype=torch.uint8, device="cuda").random_(0, 256)
     dst = torch.empty_like(src)

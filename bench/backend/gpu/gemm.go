@@ -35,7 +35,9 @@ type gemm struct {
 	out    hostMatrix
 	algo   int
 	tried  int
-	search []float64
+	// trial holds each candidate's median trial time in seconds, by
+	// heuristic rank; 0 for one that failed or was not tried.
+	trial []float64
 }
 
 var _ backend.GEMM = (*gemm)(nil)
@@ -132,6 +134,7 @@ func (g *gemm) pickAlgo() error {
 	start := time.Now()
 	best, bestT := -1, 0.0
 	var firstErr error
+	g.trial = make([]float64, len(g.mm.Algos))
 	for i := range g.mm.Algos {
 		if i > 0 && time.Since(start) > searchBudget {
 			break
@@ -144,7 +147,7 @@ func (g *gemm) pickAlgo() error {
 			}
 			continue
 		}
-		g.search = append(g.search, t)
+		g.trial[i] = t
 		if best < 0 || t < bestT {
 			best, bestT = i, t
 		}
@@ -238,8 +241,25 @@ func (g *gemm) Notes() []string {
 		return nil
 	}
 	a := g.mm.Algos[g.algo]
-	return []string{fmt.Sprintf("cublasLt algorithm: heuristic #%d (algo id %d, %.2f waves, %d MiB workspace) fastest of %d tried of %d proposed",
+	notes := []string{fmt.Sprintf("cublasLt algorithm: heuristic #%d (algo id %d, %.2f waves, %d MiB workspace) fastest of %d tried of %d proposed",
 		a.Rank, a.ID, a.Waves, a.Workspace>>20, g.tried, len(g.mm.Algos))}
+	if n := searchNote(g.trial, g.algo); n != "" {
+		notes = append(notes, n)
+	}
+	return notes
+}
+
+// searchNote compares, from the brief trials, the heuristic's first choice
+// (what a library call without a search, such as cublasLtMatmul with the
+// top heuristic result, would run) with the algorithm kept; "" when the
+// first choice won or was not timed.
+func searchNote(trial []float64, chosen int) string {
+	if chosen <= 0 || chosen >= len(trial) || len(trial) == 0 || trial[0] <= 0 || trial[chosen] <= 0 {
+		return ""
+	}
+	us := func(t float64) string { return fmt.Sprintf("%.1f µs", t*1e6) }
+	return fmt.Sprintf("search: heuristic #0 took %s in the trials, heuristic #%d %s (%.1f%% faster)",
+		us(trial[0]), chosen, us(trial[chosen]), 100*(trial[0]/trial[chosen]-1))
 }
 
 // Release implements backend.GEMM.
