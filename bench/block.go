@@ -103,13 +103,19 @@ func RunBlocks(ctx context.Context, b backend.Backend, cfg BlockRun) ([]result.M
 // warm up, time, check again. An error is returned only for cancellation.
 func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk kernels.BlockConfig, d kernels.DType, seed uint64) (result.Measurement, error) {
 	est := BlockMemoryEstimate(blk, d)
+	var planned int64
+	if p, ok := b.(backend.BlockMemoryPlanner); ok {
+		if e, n, err := p.BlockMemory(blk, d); err == nil {
+			est, planned = e, n
+		}
+	}
 	m := result.Measurement{
 		Workload: "block", Label: blk.Name(), DType: d.String(), FLOPs: blk.StepFLOPs(),
 		Seed: seed, Warmup: cfg.Warmup,
 		Block: &result.BlockMetrics{
 			Preset: blk.Preset, Arch: string(blk.Arch), Hidden: blk.Hidden, Heads: blk.Heads, KVHeads: blk.KVHeads,
 			FFN: blk.FFN, Seq: blk.Seq, Batch: blk.Batch, FLOPConvention: kernels.BlockFLOPConvention,
-			MemoryEstimateBytes: est.Total(),
+			MemoryEstimateBytes: est.Total(), MemoryPlannedBytes: planned,
 		},
 	}
 	skip := func(format string, args ...any) (result.Measurement, error) {
@@ -120,8 +126,9 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 	if !b.Supports(d) {
 		return skip("%s is not supported on %s", d, b.Device().ID)
 	}
-	if avail := b.MemoryAvailable(); avail > 0 && est.Total() > avail {
-		return skip("needs %s, %s available", GiB(est.Total()), GiB(avail))
+	need := max(est.Total(), planned)
+	if avail := b.MemoryAvailable(); avail > 0 && need > avail {
+		return skip("needs %s, %s available", GiB(need), GiB(avail))
 	}
 	step, err := b.NewBlockStep(blk, d, seed)
 	if err != nil {
@@ -352,7 +359,11 @@ func blockNotes(m *result.Measurement, est kernels.BlockMemory) {
 	} else {
 		m.Notes = append(m.Notes, "time by kernel kind (gemm, attention, other) not measured on this device")
 	}
-	m.Notes = append(m.Notes, fmt.Sprintf("memory: measured %s, estimate %s; loss %.4g", kernels.FormatBytes(blk.MemoryBytes), est, blk.Loss))
+	planned := ""
+	if blk.MemoryPlannedBytes > 0 {
+		planned = fmt.Sprintf(" (its buffers by plan %s)", kernels.FormatBytes(blk.MemoryPlannedBytes))
+	}
+	m.Notes = append(m.Notes, fmt.Sprintf("memory: measured %s%s, analytic estimate %s; loss %.4g", kernels.FormatBytes(blk.MemoryBytes), planned, est, blk.Loss))
 }
 
 func seconds(s float64) string {

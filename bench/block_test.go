@@ -186,3 +186,27 @@ func TestLargeBlocksAreCheckedOnALeadingPrefix(t *testing.T) {
 		t.Errorf("llama3-8b: %d reference tokens", n)
 	}
 }
+
+// plannedBackend is the CPU backend with a memory plan far over what is
+// available, as a GPU reports for a block that does not fit.
+type plannedBackend struct{ *cpu.Backend }
+
+func (plannedBackend) BlockMemory(c kernels.BlockConfig, d kernels.DType) (kernels.BlockMemory, int64, error) {
+	return c.MemoryEstimate(d, kernels.FP32, kernels.AttentionUnfused), 1 << 50, nil
+}
+
+func (plannedBackend) MemoryAvailable() int64 { return 1 << 40 }
+
+// TestRunBlocksRefusesByThePlan: a backend's own plan, not only the
+// analytic estimate, decides whether a block fits, before anything is
+// allocated, and the skip says how much it needs.
+func TestRunBlocksRefusesByThePlan(t *testing.T) {
+	ms, err := RunBlocks(context.Background(), plannedBackend{cpu.New(1)}, tinyRun(t, kernels.FP32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Status != result.StatusSkipped || ms[0].Block.MemoryPlannedBytes != 1<<50 ||
+		!strings.Contains(strings.Join(ms[0].Notes, " "), "needs 1048576.0 GiB") {
+		t.Errorf("%+v", ms)
+	}
+}

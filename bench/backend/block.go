@@ -41,6 +41,14 @@ type BlockStep interface {
 	Release()
 }
 
+// BlockMemoryPlanner is implemented by block backends that know their own
+// memory recipe: the analytic estimate in the precisions they keep each
+// part in (e.g. bf16 weights with fp32 master weights and moments), and
+// the bytes their buffers will take, both before anything is allocated.
+type BlockMemoryPlanner interface {
+	BlockMemory(cfg kernels.BlockConfig, d kernels.DType) (estimate kernels.BlockMemory, planned int64, err error)
+}
+
 // KindDescriber is implemented by block steps that say what each of their
 // time kinds holds, where the kinds are not whole kernels (the CPU's).
 type KindDescriber interface {

@@ -224,6 +224,10 @@ type BlockMetrics struct {
 	// activations).
 	MemoryBytes         int64 `json:"memory_bytes,omitempty"`
 	MemoryEstimateBytes int64 `json:"memory_estimate_bytes,omitempty"`
+	// MemoryPlannedBytes is what the device's buffers take by its own
+	// plan, where it has one (the GPU); the estimate counts only what a
+	// step must keep.
+	MemoryPlannedBytes int64 `json:"memory_planned_bytes,omitempty"`
 	// Loss is the loss of the first step.
 	Loss float64 `json:"loss,omitempty"`
 }

@@ -186,6 +186,19 @@ func BlockDeviceBytes(cfg kernels.BlockConfig, d kernels.DType) (int64, error) {
 	return a.size, nil
 }
 
+// BlockMemory implements backend.BlockMemoryPlanner: the analytic
+// estimate with this step's recipe (weights, gradients and activations in
+// d, master weights and AdamW moments in fp32, unfused attention) and the
+// arena it allocates, which also holds the fp32 attention scores beside
+// the probabilities and the transient gradients.
+func (bk *Backend) BlockMemory(cfg kernels.BlockConfig, d kernels.DType) (kernels.BlockMemory, int64, error) {
+	planned, err := BlockDeviceBytes(cfg, d)
+	if err != nil {
+		return kernels.BlockMemory{}, 0, err
+	}
+	return cfg.MemoryEstimate(d, kernels.FP32, kernels.AttentionUnfused), planned, nil
+}
+
 // blockLaunch is a kernel's grid and block.
 type blockLaunch struct{ grid, block [3]uint32 }
 

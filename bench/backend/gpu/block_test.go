@@ -329,3 +329,28 @@ func TestBlockRefusesWhatDoesNotFit(t *testing.T) {
 		t.Error("fp64 block accepted")
 	}
 }
+
+// TestBlockMemoryPlan: the GPU step's estimate keeps fp32 master weights
+// and moments beside bf16 weights, and its plan is the arena, which adds
+// the fp32 scores (16 GiB for llama3-8b at seq 4096, batch 8: 8·32·4096²
+// values) to the estimate's activations. Measured on an H200: 33.6 GiB.
+func TestBlockMemoryPlan(t *testing.T) {
+	m, _ := kernels.LookupModel("llama3-8b")
+	cfg := kernels.BlockFromModel(m)
+	cfg.Seq, cfg.Batch = 4096, 8
+	est, planned, err := (*Backend)(nil).BlockMemory(cfg, kernels.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.ParamCount()
+	if est.Weights != 2*p || est.Gradients != 2*p || est.OptimizerStates != 3*4*p {
+		t.Errorf("estimate %+v for %d parameters: want bf16 weights and gradients, fp32 master and two moments", est, p)
+	}
+	scores := int64(8*32) * 4096 * 4096 * 4
+	if !(planned >= est.Total()+scores && planned < est.Total()+scores+2<<30) {
+		t.Errorf("planned %s, estimate %s, scores %s", kernels.FormatBytes(planned), est, kernels.FormatBytes(scores))
+	}
+	if _, _, err := (*Backend)(nil).BlockMemory(cfg, kernels.FP64); err == nil {
+		t.Error("fp64 block planned on the GPU")
+	}
+}
