@@ -253,9 +253,7 @@ func summarize(m *result.Measurement, samples []float64, before, after result.St
 	if m.Noisy {
 		m.Notes = append(m.Notes, fmt.Sprintf("noisy: spread (IQR/median) %.1f%% exceeds %.0f%%", 100*sum.RelIQR, 100*stats.NoisyThreshold))
 	}
-	if after.Throttled || before.Throttled || after.ThrottleEvents > before.ThrottleEvents {
-		m.Notes = append(m.Notes, "throttled during the measurement")
-	}
+	m.Notes = append(m.Notes, result.StateNotes(before, after)...)
 	if sum.Median > 0 {
 		m.FLOPPerSecond = m.FLOPs / sum.Median
 	}

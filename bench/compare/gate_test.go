@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/flopcast/flopcast/bench/result"
 )
 
 func TestMannWhitney(t *testing.T) {
@@ -146,6 +148,36 @@ func TestParseThreshold(t *testing.T) {
 	for _, bad := range []string{"", "x", "-1%", "100%", "NaN"} {
 		if _, err := ParseThreshold(bad); err == nil {
 			t.Errorf("ParseThreshold(%q) accepted", bad)
+		}
+	}
+}
+
+// TestGateUsesAPowerCappedBaseline: a GPU at its power limit (NVML's
+// sw_power_cap, the normal state of a loaded H100 or H200) is not a
+// slowed-down baseline, in the new form of the state and in the old one
+// that set Throttled for it; a thermal slowdown still is.
+func TestGateUsesAPowerCappedBaseline(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		state result.State
+		used  bool
+	}{
+		{"power cap", result.State{Time: fixtureTime, PowerCapped: true, Reasons: []string{"sw_power_cap"}}, true},
+		{"power cap, old file", result.State{Time: fixtureTime, Throttled: true, Reasons: []string{"sw_power_cap", "mem_clock_3201_mhz"}}, true},
+		{"thermal", result.State{Time: fixtureTime, Throttled: true, PowerCapped: true, Reasons: []string{"sw_power_cap", "sw_thermal_slowdown"}}, false},
+	} {
+		base := gateFile("fixture-gate", 50, 600, 0.01)
+		for i := range base.Measurements {
+			st := c.state
+			base.Measurements[i].StateAfter = &st
+		}
+		cur := gateFile("fixture-gate", 45, 600, 0.01)
+		g, err := Gate([]Input{{"base.json", base}}, []Input{{"new.json", cur}}, GateOptions{Threshold: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := g.Changes[0].Verdict != BaselineNotUsed; used != c.used {
+			t.Errorf("%s: baseline used %v, want %v (%+v)", c.name, used, c.used, g.Changes[0])
 		}
 	}
 }

@@ -247,20 +247,21 @@ func uniqueLabels(ms []Machine) {
 	}
 }
 
-// Throttled reports whether a measurement ran on a throttling device: a
-// state around it says so, the OS's throttle counter rose during it, or a
-// note says "throttled".
+// Throttled reports whether a measurement ran on a device that slowed down:
+// a state around it says so (a GPU at its power limit is not slowed down;
+// see result.State.SlowedDown), the OS's throttle counter rose during it,
+// or, for a measurement without states, a note says "throttled".
 func Throttled(m result.Measurement) bool {
-	if m.StateBefore != nil && m.StateBefore.Throttled || m.StateAfter != nil && m.StateAfter.Throttled {
-		return true
-	}
-	if m.StateBefore != nil && m.StateAfter != nil && m.StateAfter.ThrottleEvents > m.StateBefore.ThrottleEvents {
-		return true
-	}
-	for _, n := range m.Notes {
-		if strings.Contains(strings.ToLower(n), "throttled") {
-			return true
+	if m.StateBefore == nil && m.StateAfter == nil {
+		for _, n := range m.Notes {
+			if strings.Contains(strings.ToLower(n), "throttled") {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	if m.StateBefore.SlowedDown() || m.StateAfter.SlowedDown() {
+		return true
+	}
+	return m.StateBefore != nil && m.StateAfter != nil && m.StateAfter.ThrottleEvents > m.StateBefore.ThrottleEvents
 }

@@ -6,6 +6,9 @@
 package result
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/flopcast/flopcast/bench/stats"
@@ -243,11 +246,74 @@ type State struct {
 	PowerW float64 `json:"power_w,omitempty"`
 	// Load1 is the one-minute load average.
 	Load1 float64 `json:"load1,omitempty"`
-	// Throttled is true when the device reported throttling.
-	Throttled bool     `json:"throttled,omitempty"`
-	Reasons   []string `json:"throttle_reasons,omitempty"`
+	// MemClockMHz is the memory clock, where the device reports one.
+	MemClockMHz float64 `json:"mem_clock_mhz,omitempty"`
+	// Throttled is true when the device reported a slowdown (thermal,
+	// hardware, power brake, ...). GPU files written before the power cap
+	// was told apart (the H200 files of 2026-11-26) also set it for the
+	// power cap; SlowedDown reads both right.
+	Throttled bool `json:"throttled,omitempty"`
+	// PowerCapped is true when a GPU ran at its power limit (NVML's
+	// sw_power_cap), the usual state of a fully loaded card.
+	PowerCapped bool     `json:"power_capped,omitempty"`
+	Reasons     []string `json:"throttle_reasons,omitempty"`
 	// ThrottleEvents is a running count of throttling events the OS keeps
 	// (e.g. core_throttle_count on Intel CPUs); a rise between two states
 	// means the device throttled in between.
 	ThrottleEvents int64 `json:"throttle_events,omitempty"`
+}
+
+// SlowedDown reports whether the device ran below the clocks it could for
+// a reason other than its power limit or a clock setting. With reasons
+// recorded (GPUs), it reads them; without (CPUs), it trusts Throttled.
+func (s *State) SlowedDown() bool {
+	if s == nil || !s.Throttled {
+		return false
+	}
+	if len(s.Reasons) == 0 {
+		return true
+	}
+	for _, r := range s.Reasons {
+		if !benignReason(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// AtPowerLimit reports whether a GPU ran at its power limit.
+func (s *State) AtPowerLimit() bool {
+	if s == nil {
+		return false
+	}
+	return s.PowerCapped || slices.Contains(s.Reasons, "sw_power_cap")
+}
+
+// benignReason says whether a clock-event reason is one that SlowedDown
+// does not count: idleness, clock settings, the power cap, and the memory
+// clock that older files listed among the reasons.
+func benignReason(r string) bool {
+	switch r {
+	case "gpu_idle", "applications_clocks_setting", "display_clock_setting", "sw_power_cap":
+		return true
+	}
+	return strings.HasPrefix(r, "mem_clock_")
+}
+
+// StateNotes returns the notes a measurement gets from the device states
+// around it: a slowdown (or a rise of the OS's throttle count), and a GPU
+// at its power limit with the SM clock it ran down to.
+func StateNotes(before, after State) []string {
+	var notes []string
+	if before.SlowedDown() || after.SlowedDown() || after.ThrottleEvents > before.ThrottleEvents {
+		notes = append(notes, "throttled during the measurement")
+	}
+	if before.AtPowerLimit() || after.AtPowerLimit() {
+		n := "at the power limit during the measurement (sw_power_cap)"
+		if after.ClockMHz > 0 {
+			n += fmt.Sprintf(": SM clock %.0f MHz after it", after.ClockMHz)
+		}
+		notes = append(notes, n)
+	}
+	return notes
 }

@@ -181,3 +181,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestStateNotes(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		before, after State
+		want          string
+	}{
+		{"idle", State{}, State{}, ""},
+		{"cpu throttled", State{}, State{Throttled: true}, "throttled during the measurement"},
+		{"cpu throttle count rose", State{ThrottleEvents: 3}, State{ThrottleEvents: 5}, "throttled during the measurement"},
+		{"gpu at its power limit", State{}, State{ClockMHz: 1815, PowerCapped: true, Reasons: []string{"sw_power_cap"}},
+			"at the power limit during the measurement (sw_power_cap): SM clock 1815 MHz after it"},
+		{"old gpu file", State{}, State{Throttled: true, Reasons: []string{"sw_power_cap", "mem_clock_3201_mhz"}},
+			"at the power limit during the measurement (sw_power_cap)"},
+		{"gpu thermal", State{}, State{Throttled: true, Reasons: []string{"hw_thermal_slowdown"}}, "throttled during the measurement"},
+	} {
+		if got := strings.Join(StateNotes(c.before, c.after), "; "); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

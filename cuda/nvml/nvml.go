@@ -70,10 +70,14 @@ type State struct {
 	TempC, PowerW           float64
 	// Reasons are the active clock-event (throttle) reasons.
 	Reasons []string
-	// Throttled is true when a reason other than idleness or a clock
-	// setting holds the clocks down (power cap, thermal, hardware
-	// slowdown, power brake, sync boost).
+	// Throttled is true when a slowdown holds the clocks down: thermal,
+	// hardware slowdown, power brake, sync boost, board or reliability
+	// limits.
 	Throttled bool
+	// PowerCapped is true when the board's power limit holds the clocks
+	// down (sw_power_cap): the usual state of a fully loaded H100 or H200,
+	// reported apart from the slowdowns above.
+	PowerCapped bool
 	// ECCUncorrected counts uncorrected ECC errors since the driver loaded.
 	ECCUncorrected uint64
 }
@@ -99,6 +103,7 @@ func (m *Monitor) State() State {
 	}
 	if rc == gonvml.SUCCESS {
 		s.Reasons, s.Throttled = ThrottleReasons(mask)
+		s.PowerCapped = mask&powerCapBit != 0
 	}
 	if v, rc := m.dev.GetTotalEccErrors(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.VOLATILE_ECC); rc == gonvml.SUCCESS {
 		s.ECCUncorrected = v
@@ -134,9 +139,13 @@ func (m *Monitor) Links() Links {
 	return l
 }
 
+// powerCapBit is nvmlClocksEventReasonSwPowerCap.
+const powerCapBit = 0x4
+
 // throttleBits are NVML's clock-event reason bits (nvml.h,
 // nvmlClocksEventReason*, as shipped in go-nvml v0.13.4-1), with whether
-// each means the GPU runs below the clock it could. Board limit and
+// each is a slowdown. The power cap is not: a card under full load runs at
+// its power limit by design (State.PowerCapped says so). Board limit and
 // reliability are policies that limit the clocks (newer drivers).
 var throttleBits = []struct {
 	bit      uint64
@@ -145,7 +154,7 @@ var throttleBits = []struct {
 }{
 	{0x1, "gpu_idle", false},
 	{0x2, "applications_clocks_setting", false},
-	{0x4, "sw_power_cap", true},
+	{powerCapBit, "sw_power_cap", false},
 	{0x8, "hw_slowdown", true},
 	{0x10, "sync_boost", true},
 	{0x20, "sw_thermal_slowdown", true},
@@ -157,7 +166,7 @@ var throttleBits = []struct {
 }
 
 // ThrottleReasons names the bits set in an NVML clock-event reason mask
-// and reports whether any of them is a throttle.
+// and reports whether any of them is a slowdown.
 func ThrottleReasons(mask uint64) (names []string, throttled bool) {
 	for _, b := range throttleBits {
 		if mask&b.bit != 0 {

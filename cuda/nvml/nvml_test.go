@@ -13,7 +13,8 @@ func TestThrottleReasons(t *testing.T) {
 	}{
 		{0, "", false},
 		{0x1, "gpu_idle", false},
-		{0x4, "sw_power_cap", true},
+		{0x4, "sw_power_cap", false},
+		{0x4 | 0x20, "sw_power_cap sw_thermal_slowdown", true},
 		{0x1 | 0x40, "gpu_idle hw_thermal_slowdown", true},
 		{0x2 | 0x100, "applications_clocks_setting display_clock_setting", false},
 		{0x10000, "other_0x10000", false},

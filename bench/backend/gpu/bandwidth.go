@@ -220,9 +220,7 @@ func (bk *Backend) timeOp(ctx context.Context, label string, moved int64, cfg Ba
 	if sum.Median > 0 {
 		m.BytesPerSecond = float64(moved) / sum.Median
 	}
-	if before.Throttled || after.Throttled {
-		m.Notes = append(m.Notes, "throttled during the measurement")
-	}
+	m.Notes = append(m.Notes, result.StateNotes(before, after)...)
 	return m, nil
 }
 

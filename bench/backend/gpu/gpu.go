@@ -209,10 +209,8 @@ func (b *Backend) State() result.State {
 	}
 	n := b.mon.State()
 	s.ClockMHz, s.TempC, s.PowerW = n.SMClockMHz, n.TempC, n.PowerW
-	s.Throttled, s.Reasons = n.Throttled, n.Reasons
-	if n.MemClockMHz > 0 {
-		s.Reasons = append(s.Reasons, fmt.Sprintf("mem_clock_%.0f_mhz", n.MemClockMHz))
-	}
+	s.MemClockMHz = n.MemClockMHz
+	s.Throttled, s.PowerCapped, s.Reasons = n.Throttled, n.PowerCapped, n.Reasons
 	return s
 }
 
