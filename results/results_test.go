@@ -4,6 +4,7 @@ package results_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestCommittedResultsRead(t *testing.T) {
 			if m.Seconds == nil || len(m.Samples) != m.Seconds.N {
 				t.Errorf("%s: %s %s %s: ok without its samples", f, m.Workload, m.DType, m.Label)
 			}
-			if !m.Verified && !listed(uncheckedByThatBuild[f], m.Label) {
+			if !m.Verified && !slices.Contains(uncheckedByThatBuild[f], m.Label) {
 				t.Errorf("%s: %s %s %s: ok without a check", f, m.Workload, m.DType, m.Label)
 			}
 		}
@@ -93,13 +94,4 @@ func TestGPUResultsMeetTheBars(t *testing.T) {
 	if compared < 4 {
 		t.Errorf("%d GPU measurements carry a peer figure; want bf16 and fp8 8192³, the copy and the block step", compared)
 	}
-}
-
-func listed(labels []string, label string) bool {
-	for _, l := range labels {
-		if l == label {
-			return true
-		}
-	}
-	return false
 }
