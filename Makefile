@@ -8,7 +8,7 @@ COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff -
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 PKGS     := ./...
 
-.PHONY: all build run test vet fmt check-fmt check-imports race fuzz bench bench-cpu clean help
+.PHONY: all build run test vet fmt check-fmt check-imports race fuzz fuzz-short bench bench-cpu clean help
 
 all: test
 
@@ -16,7 +16,8 @@ help:
 	@echo "build          build $(BIN)"
 	@echo "run            run the standard suite on the best device found"
 	@echo "test           gofmt, vet, import rules, go test -race"
-	@echo "fuzz           fuzz results-file reading and shape parsing (FUZZTIME=30s each)"
+	@echo "fuzz           every fuzzer (results files, shapes, HF configs, forecast flags, compare/show/report inputs), FUZZTIME=30s each"
+	@echo "fuzz-short     every fuzzer for FUZZTIME_SHORT=5s each (CI)"
 	@echo "bench          go test benchmarks"
 	@echo "bench-cpu      fp32 2048 GEMM against a C cblas_sgemm peer, as a ratio"
 
@@ -50,10 +51,20 @@ check-imports:
 	  pkg ~ /\/bench\/(stats|result|report|verify)$$/ && / github.com\/flopcast\/flopcast\/(bench\/backend|cuda)/ { print "forbidden: " pkg " imports a backend"; bad=1 } \
 	  END { exit bad }'
 
+# Every fuzzer: package and target. make fuzz runs each for FUZZTIME;
+# make fuzz-short (CI) for FUZZTIME_SHORT each.
+FUZZERS := ./bench/result:FuzzDecode ./kernels:FuzzParseShapes ./kernels:FuzzParseHFConfig \
+           ./cmd/flopcast:FuzzForecastFlags ./cmd/flopcast:FuzzCompareFiles
 FUZZTIME ?= 30s
+FUZZTIME_SHORT ?= 5s
 fuzz:
-	$(GO) test ./bench/result -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
-	$(GO) test ./kernels -run '^$$' -fuzz FuzzParseShapes -fuzztime $(FUZZTIME)
+	@for f in $(FUZZERS); do \
+	  echo "fuzz $${f#*:} ($(FUZZTIME))"; \
+	  $(GO) test $${f%%:*} -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
@@ -66,10 +77,13 @@ clean:
 
 # GPU: build here what the device check runs on a lent GPU machine (no CUDA
 # needed to build), then run the check there (carry bin/).
-GPU_PKGS := ./cuda/driver ./cuda/blaslt ./cuda/nvrtc ./cuda/nvml ./bench/backend/gpu
+GPU_PKGS := ./cuda/driver ./cuda/blaslt ./cuda/nvrtc ./cuda/nvml ./cuda/nccl ./bench/backend/gpu
 
 .PHONY: gpu-bundle device-check
-gpu-bundle: build
+# Stripped (-s -w): bin/ travels with the tree to the device machine,
+# whose limit is 64 MiB in all.
+gpu-bundle:
+	$(GO) build -ldflags "$(LDFLAGS) -s -w" -o $(BIN) ./cmd/flopcast
 	mkdir -p bin/gpu-tests
 	for p in $(GPU_PKGS); do $(GO) test -c -ldflags "-s -w" -o bin/gpu-tests/$$(basename $$p).test $$p || exit 1; done
 

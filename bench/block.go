@@ -32,6 +32,9 @@ type BlockRun struct {
 	Seed uint64
 	// Progress, when set, is called before each measurement.
 	Progress func(done, total int, what string)
+	// Done, when set, is called with each measurement as soon as it is
+	// finished (to write it at once).
+	Done func(result.Measurement)
 }
 
 // Validate reports a run the runner cannot use.
@@ -90,6 +93,9 @@ func RunBlocks(ctx context.Context, b backend.Backend, cfg BlockRun) ([]result.M
 			}
 			m.Device = dev.ID
 			out = append(out, m)
+			if cfg.Done != nil {
+				cfg.Done(m)
+			}
 			i++
 		}
 	}
@@ -158,6 +164,13 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 	before := b.State()
 	phases := map[string][]float64{}
 	kinds := map[string][]float64{}
+	// The device's state is sampled through the timed steps where it can
+	// be (a GPU's NVML).
+	var stopSampler func() (*result.Window, error)
+	if sm, ok := b.(backend.StateSampler); ok {
+		stopSampler = sm.SampleWindow()
+	}
+	t0 := time.Now()
 	samples, err := timeCalls(ctx, cfg.MinRepeats, cfg.MinTime, cfg.MaxTime, &m, func(int) (float64, error) {
 		tm, err := step.Step()
 		for k, v := range tm.Phases {
@@ -168,6 +181,12 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 		}
 		return tm.Seconds, err
 	})
+	wall := time.Since(t0).Seconds()
+	var win *result.Window
+	var why error
+	if stopSampler != nil {
+		win, why = stopSampler()
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return m, ctx.Err()
@@ -185,6 +204,18 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 
 	if err := summarize(&m, samples, before, after); err != nil {
 		return fail(m, err.Error()), nil
+	}
+	// Steps follow each other with only the loss read back between them
+	// (the GPU waits with a blocking synchronisation, no sleep): the duty
+	// cycle says how busy the device was.
+	if stopSampler != nil {
+		var busy float64
+		for _, v := range samples {
+			busy += v
+		}
+		recordWindow(&m, busy, wall, len(samples), "steps", win, why)
+	} else {
+		recordCallLoop(&m, samples, wall)
 	}
 	if m.Seconds.Median > 0 {
 		m.Block.TokensPerSecond = float64(blk.Tokens()) / m.Seconds.Median

@@ -37,6 +37,14 @@ type Config struct {
 	Seed uint64
 	// Progress, when set, is called before each measurement.
 	Progress func(done, total int, what string)
+	// Done, when set, is called with each measurement as soon as it is
+	// finished (to write it at once).
+	Done func(result.Measurement)
+	// WarmupTime is the least back-to-back warm-up on a device that times
+	// windows (a GPU), after the Warmup calls, so that clocks and power
+	// settle under load before timing; it goes on while the SM clock still
+	// falls (bounded). 0: the Warmup calls only.
+	WarmupTime time.Duration
 }
 
 // MinSamples is the fewest timed calls a measurement ever reports.
@@ -55,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if err := validateTiming(c.Warmup, c.MinRepeats, c.MinTime, c.MaxTime); err != nil {
 		return err
+	}
+	if c.WarmupTime < 0 {
+		return fmt.Errorf("warm-up time %v must be >= 0", c.WarmupTime)
 	}
 	for _, p := range c.Problems {
 		if err := p.Shape.Validate(); err != nil {
@@ -121,6 +132,9 @@ func Run(ctx context.Context, b backend.Backend, cfg Config) ([]result.Measureme
 				m.PeakFLOPPerSecond = dev.PeakFLOPPerSecond[d.String()]
 			}
 			out = append(out, m)
+			if cfg.Done != nil {
+				cfg.Done(m)
+			}
 			i++
 		}
 	}
@@ -163,7 +177,8 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 
 	// The check: every output element starts as NaN.
 	g.Poison(0)
-	if _, err := g.Run(0); err != nil {
+	est, err := g.Run(0)
+	if err != nil {
 		return fail(m, fmt.Sprintf("run failed: %v", err)), nil
 	}
 	rep := check(g, 0, d, seed)
@@ -175,6 +190,9 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 	// Collect the garbage of setup and checking now, so no collection runs
 	// beside the timed calls and takes a core from the kernel.
 	runtime.GC()
+	if wg, ok := g.(backend.WindowGEMM); ok {
+		return measureWindow(ctx, b, wg, cfg, m, d, seed, est)
+	}
 	for w := 0; w < cfg.Warmup; w++ {
 		if err := ctx.Err(); err != nil {
 			return m, err
@@ -184,12 +202,19 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 		}
 	}
 
+	// Every output is poisoned again, so the check after timing sees what
+	// the timed calls wrote.
+	for s := 0; s < g.Sets(); s++ {
+		g.Poison(s)
+	}
 	before := b.State()
 	set := 0
+	t0 := time.Now()
 	samples, err := timeCalls(ctx, cfg.MinRepeats, cfg.MinTime, cfg.MaxTime, &m, func(i int) (float64, error) {
 		set = i % g.Sets()
 		return g.Run(set)
 	})
+	wall := time.Since(t0).Seconds()
 	if err != nil {
 		if ctx.Err() != nil {
 			return m, ctx.Err()
@@ -208,6 +233,9 @@ func measure(ctx context.Context, b backend.Backend, cfg Config, p Problem, d ke
 	if err := summarize(&m, samples, before, after); err != nil {
 		return fail(m, err.Error()), nil
 	}
+	// Calls made one after another on the host (the CPU): back to back by
+	// construction; the duty cycle counts the loop's own overhead.
+	recordCallLoop(&m, samples, wall)
 	return m, nil
 }
 
@@ -270,6 +298,7 @@ func record(m *result.Measurement, rep verify.Report) {
 	m.ErrorBound = rep.Bound
 	m.VerifyMode = rep.Mode
 	m.Compared = rep.Compared
+	m.Freivalds = freivaldsRecord(rep.Freivalds)
 	m.RelError = nil
 	if v := rep.RelError; v == v && v < 1e308 { // finite
 		m.RelError = &v

@@ -49,6 +49,9 @@ type SearchConfig struct {
 	Seed uint64
 	// Progress, when set, is called before each shape.
 	Progress func(done, total int, what string)
+	// Done, when set, is called with each measurement as soon as it is
+	// finished (to write it at once); the fastest is relabelled at the end.
+	Done func(result.Measurement)
 }
 
 // SearchResult is what a search found.
@@ -178,6 +181,9 @@ func Search(ctx context.Context, b backend.Backend, cfg SearchConfig) (SearchRes
 			}
 		}
 		res.Measurements = append(res.Measurements, m)
+		if cfg.Done != nil {
+			cfg.Done(m)
+		}
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(len(grid), len(grid), "")

@@ -17,6 +17,9 @@ type Suite struct {
 	Repeats  int
 	MinTime  time.Duration
 	MaxTime  time.Duration
+	// WarmupTime is the least back-to-back warm-up under load before each
+	// GPU measurement (Config.WarmupTime); the CPU suites have none.
+	WarmupTime time.Duration
 	// Bandwidth adds the memory-bandwidth measurements (GPU suites) after
 	// the GEMMs, on backends that have them (see BandwidthMeter).
 	Bandwidth bool
@@ -103,18 +106,21 @@ func LookupSuiteFor(name, kind string) (Suite, error) {
 		}
 		return out
 	}
+	// Sustained timing (issue 11): at least 1 s of back-to-back warm-up
+	// (longer while the SM clock still falls), then a timed window of at
+	// least 1 s, so clocks and power are those of training, not a burst.
 	switch strings.ToLower(name) {
 	case "quick":
 		return Suite{Name: "quick", Problems: squares(1024, 4096, 8192), DTypes: gpuDTypes, Bandwidth: true,
-			Warmup: 5, Repeats: 50, MinTime: 200 * time.Millisecond, MaxTime: 2 * time.Second}, nil
+			Warmup: 5, Repeats: 50, MinTime: time.Second, MaxTime: 3 * time.Second, WarmupTime: DefaultGPUWarmupTime}, nil
 	case "standard":
 		return Suite{Name: "standard", Problems: append(squares(1024, 2048, 4096, 8192, 16384), layers("llama3-8b")...),
 			DTypes: gpuDTypes, Bandwidth: true,
-			Warmup: 10, Repeats: 50, MinTime: 200 * time.Millisecond, MaxTime: 4 * time.Second}, nil
+			Warmup: 10, Repeats: 50, MinTime: time.Second, MaxTime: 4 * time.Second, WarmupTime: DefaultGPUWarmupTime}, nil
 	case "full":
 		return Suite{Name: "full", Problems: append(squares(1024, 2048, 4096, 6144, 8192, 12288, 16384), layers("llama3-8b", "llama3-70b")...),
 			DTypes: gpuDTypes, Bandwidth: true,
-			Warmup: 20, Repeats: 100, MinTime: 500 * time.Millisecond, MaxTime: 10 * time.Second}, nil
+			Warmup: 20, Repeats: 100, MinTime: time.Second, MaxTime: 10 * time.Second, WarmupTime: DefaultGPUWarmupTime}, nil
 	}
 	return Suite{}, fmt.Errorf("unknown suite %q (known: %s)", name, strings.Join(Suites, ", "))
 }

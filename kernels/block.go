@@ -64,8 +64,15 @@ func ParseArch(s string) (Arch, error) {
 	return "", fmt.Errorf("unknown arch %q (known: llama, gpt)", s)
 }
 
+// MaxBlockTokens is the most tokens (seq × batch) a block step may train
+// on: with every dimension at most MaxDim it keeps tokens × hidden inside
+// an int64 (the memory estimates saturate beyond that in any case).
+const MaxBlockTokens = 1 << 32
+
 // Validate reports the first dimension that cannot form a block, as a
-// *BlockConfigError with a one-line message.
+// *BlockConfigError with a one-line message. Every dimension is at most
+// MaxDim and seq × batch at most MaxBlockTokens, so no size a step
+// derives from them overflows.
 func (c BlockConfig) Validate() error {
 	for _, d := range []struct {
 		name string
@@ -74,6 +81,16 @@ func (c BlockConfig) Validate() error {
 		if d.v <= 0 {
 			return blockErr(d.name, d.v, "%s %d must be > 0", d.name, d.v)
 		}
+		if d.v > MaxDim {
+			return blockErr(d.name, d.v, "%s %d must be <= %d", d.name, d.v, MaxDim)
+		}
+	}
+	if t := int64(c.Seq) * int64(c.Batch); t > MaxBlockTokens {
+		name, v := "batch", c.Batch
+		if c.Seq >= c.Batch {
+			name, v = "seq", c.Seq
+		}
+		return blockErr(name, v, "seq %d × batch %d = %d tokens per step; at most %d", c.Seq, c.Batch, t, MaxBlockTokens)
 	}
 	switch {
 	case c.Arch != Llama && c.Arch != GPT:
@@ -165,7 +182,7 @@ func (c BlockConfig) Params() []BlockParam {
 func (c BlockConfig) ParamCount() int64 {
 	var n int64
 	for _, p := range c.Params() {
-		n += int64(p.Size())
+		n = AddSat(n, MulSat(int64(p.Rows), int64(p.Cols)))
 	}
 	return n
 }
@@ -229,9 +246,9 @@ type BlockMemory struct {
 	Weights, Gradients, OptimizerStates, Activations int64
 }
 
-// Total returns the sum of the parts.
+// Total returns the sum of the parts, math.MaxInt64 when it overflows.
 func (m BlockMemory) Total() int64 {
-	return m.Weights + m.Gradients + m.OptimizerStates + m.Activations
+	return AddSat(m.Weights, m.Gradients, m.OptimizerStates, m.Activations)
 }
 
 // String lists the parts, e.g. "1.5 MiB (weights 184.0 KiB, ...)".
@@ -267,21 +284,23 @@ func FormatBytes(b int64) string {
 // copies for llama), the attention context, the residual, the MLP's
 // intermediate tensors and the output; attention adds batch·heads·seq² for
 // the probabilities when unfused and batch·heads·seq (the log-sum-exp) when
-// flash. Transient gradients of activations are not counted.
+// flash. Transient gradients of activations are not counted. The count
+// saturates at math.MaxInt64 rather than overflow, so a memory check on it
+// refuses a huge block instead of passing it.
 func (c BlockConfig) ActivationElements(attention string) int64 {
-	t := int64(c.Tokens())
+	t := MulSat(int64(c.Batch), int64(c.Seq))
 	d, kv, f := int64(c.Hidden), int64(c.KVDim()), int64(c.FFN)
 	var n int64
 	if c.Arch == GPT {
-		n = t * (7*d + 2*kv + 2*f + 4)
+		n = MulSat(t, AddSat(MulSat(7, d), MulSat(2, kv), MulSat(2, f), 4))
 	} else {
-		n = t * (8*d + 3*kv + 4*f)
+		n = MulSat(t, AddSat(MulSat(8, d), MulSat(3, kv), MulSat(4, f)))
 	}
-	bh := int64(c.Batch) * int64(c.Heads)
+	bh := MulSat(int64(c.Batch), int64(c.Heads))
 	if attention == AttentionFlash {
-		n += bh * int64(c.Seq)
+		n = AddSat(n, MulSat(bh, int64(c.Seq)))
 	} else {
-		n += bh * int64(c.Seq) * int64(c.Seq)
+		n = AddSat(n, MulSat(bh, int64(c.Seq), int64(c.Seq)))
 	}
 	return n
 }
@@ -293,15 +312,15 @@ func (c BlockConfig) ActivationElements(attention string) int64 {
 func (c BlockConfig) MemoryEstimate(compute, master DType, attention string) BlockMemory {
 	p := c.ParamCount()
 	cs, ms := int64(compute.Size()), int64(master.Size())
-	states := 2 * p * ms
+	states := MulSat(2, p, ms)
 	if master != compute {
-		states += p * ms
+		states = AddSat(states, MulSat(p, ms))
 	}
 	return BlockMemory{
-		Weights:         p * cs,
-		Gradients:       p * cs,
+		Weights:         MulSat(p, cs),
+		Gradients:       MulSat(p, cs),
 		OptimizerStates: states,
-		Activations:     c.ActivationElements(attention) * cs,
+		Activations:     MulSat(c.ActivationElements(attention), cs),
 	}
 }
 

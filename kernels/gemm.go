@@ -2,6 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,19 +49,55 @@ func (s GEMMShape) Validate() error {
 //	flops = 2·m·n·k
 func (s GEMMShape) FLOPs() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
 
-// Elements returns the element counts of A, B and C.
+// Elements returns the element counts of A, B and C. A count that does not
+// fit in an int64 (a shape from a file, never one Validate accepts) is
+// math.MaxInt64; a negative dimension counts as zero.
 func (s GEMMShape) Elements() (a, b, c int64) {
 	m, n, k := int64(s.M), int64(s.N), int64(s.K)
-	return m * k, k * n, m * n
+	return MulSat(m, k), MulSat(k, n), MulSat(m, n)
 }
 
 // Bytes returns the least memory traffic of one call: A and B read once and
 // C written once, all in dtype d.
 //
 //	bytes = (m·k + k·n + m·n)·size(d)
+//
+// saturating at math.MaxInt64, as Elements does.
 func (s GEMMShape) Bytes(d DType) int64 {
 	a, b, c := s.Elements()
-	return (a + b + c) * int64(d.Size())
+	return MulSat(AddSat(a, b, c), int64(d.Size()))
+}
+
+// MulSat returns the product of non-negative counts, math.MaxInt64 when it
+// overflows. A negative factor counts as zero: sizes are never negative,
+// and a product of sizes must never wrap into one.
+func MulSat(x int64, ys ...int64) int64 {
+	if x <= 0 || slices.ContainsFunc(ys, func(y int64) bool { return y <= 0 }) {
+		return 0
+	}
+	p := x
+	for _, y := range ys {
+		hi, lo := bits.Mul64(uint64(p), uint64(y))
+		if hi != 0 || lo > math.MaxInt64 {
+			return math.MaxInt64
+		}
+		p = int64(lo)
+	}
+	return p
+}
+
+// AddSat returns the sum of non-negative counts, math.MaxInt64 when it
+// overflows; a negative term counts as zero.
+func AddSat(xs ...int64) int64 {
+	var s int64
+	for _, x := range xs {
+		x = max(x, 0)
+		if s > math.MaxInt64-x {
+			return math.MaxInt64
+		}
+		s += x
+	}
+	return s
 }
 
 // ArithmeticIntensity returns FLOPs per byte of least memory traffic.

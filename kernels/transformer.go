@@ -5,12 +5,14 @@ import "fmt"
 // Layer describes the dimensions of one transformer decoder layer that
 // matter for its GEMMs.
 type Layer struct {
-	Hidden  int  // model width d
-	Heads   int  // query heads
-	KVHeads int  // key/value heads (grouped-query attention when < Heads)
-	FFN     int  // MLP inner width
-	Gated   bool // SwiGLU-style MLP: the up projection produces gate and up halves
-	Tokens  int  // tokens per batch (micro-batch × sequence length)
+	Hidden  int // model width d
+	Heads   int // query heads
+	KVHeads int // key/value heads (grouped-query attention when < Heads)
+	FFN     int // MLP inner width
+	// HeadSize is the head dimension when it is not Hidden/Heads (0: Hidden/Heads).
+	HeadSize int
+	Gated    bool // SwiGLU-style MLP: the up projection produces gate and up halves
+	Tokens   int  // tokens per batch (micro-batch × sequence length)
 }
 
 // NamedGEMM is a GEMM shape with the role it plays in a layer.
@@ -24,7 +26,9 @@ func (l Layer) Validate() error {
 	switch {
 	case l.Hidden <= 0 || l.Heads <= 0 || l.KVHeads <= 0 || l.FFN <= 0 || l.Tokens <= 0:
 		return fmt.Errorf("layer %+v: every dimension must be > 0", l)
-	case l.Hidden%l.Heads != 0:
+	case l.HeadSize < 0:
+		return fmt.Errorf("layer: head size %d must be >= 0", l.HeadSize)
+	case l.HeadSize == 0 && l.Hidden%l.Heads != 0:
 		return fmt.Errorf("layer: hidden %d is not a multiple of heads %d", l.Hidden, l.Heads)
 	case l.Heads%l.KVHeads != 0:
 		return fmt.Errorf("layer: heads %d is not a multiple of kv-heads %d", l.Heads, l.KVHeads)
@@ -32,14 +36,19 @@ func (l Layer) Validate() error {
 	return nil
 }
 
-// HeadDim returns hidden / heads.
-func (l Layer) HeadDim() int { return l.Hidden / l.Heads }
+// HeadDim returns HeadSize when set, else hidden / heads.
+func (l Layer) HeadDim() int {
+	if l.HeadSize > 0 {
+		return l.HeadSize
+	}
+	return l.Hidden / l.Heads
+}
 
 // GEMMs returns the forward-pass GEMMs of the layer's linear projections,
 // with tokens as the M dimension:
 //
-//	qkv       tokens × (hidden + 2·kvHeads·headDim) × hidden
-//	attn_out  tokens × hidden × hidden
+//	qkv       tokens × (heads + 2·kvHeads)·headDim × hidden
+//	attn_out  tokens × hidden × heads·headDim
 //	mlp_up    tokens × (ffn, or 2·ffn when gated) × hidden
 //	mlp_down  tokens × hidden × ffn
 //
@@ -54,8 +63,8 @@ func (l Layer) GEMMs() ([]NamedGEMM, error) {
 		up = 2 * l.FFN
 	}
 	out := []NamedGEMM{
-		{"qkv", GEMMShape{M: l.Tokens, N: l.Hidden + 2*l.KVHeads*l.HeadDim(), K: l.Hidden}},
-		{"attn_out", GEMMShape{M: l.Tokens, N: l.Hidden, K: l.Hidden}},
+		{"qkv", GEMMShape{M: l.Tokens, N: (l.Heads + 2*l.KVHeads) * l.HeadDim(), K: l.Hidden}},
+		{"attn_out", GEMMShape{M: l.Tokens, N: l.Hidden, K: l.Heads * l.HeadDim()}},
 		{"mlp_up", GEMMShape{M: l.Tokens, N: up, K: l.Hidden}},
 		{"mlp_down", GEMMShape{M: l.Tokens, N: l.Hidden, K: l.FFN}},
 	}

@@ -44,3 +44,63 @@ type GEMM interface {
 	// Release frees the operands.
 	Release()
 }
+
+// WindowTiming is one window of timed calls issued back to back: every
+// call enqueued with nothing on the host between launches, one wait at
+// the end.
+type WindowTiming struct {
+	// Samples are the calls' device seconds in run order; when calls share
+	// an event pair (PerSample > 1) each is its group's mean.
+	Samples []float64
+	// PerSample is the number of calls behind each sample.
+	PerSample int
+	// Calls is the number of calls made.
+	Calls int
+	// Busy is Σ device time of the calls (the event pairs' intervals).
+	Busy float64
+	// Span is the device time from the first call's start to the last
+	// call's end; 0 when unknown.
+	Span float64
+	// Wall is the host time around the enqueueing and the final wait.
+	Wall float64
+}
+
+// DutyCycle is Busy over Span (or Wall when Span is unknown): 1 when the
+// device never idled between calls; 0 when nothing was timed.
+func (w WindowTiming) DutyCycle() float64 {
+	d := w.Span
+	if d <= 0 {
+		d = w.Wall
+	}
+	if d <= 0 || w.Busy <= 0 {
+		return 0
+	}
+	return min(1, w.Busy/d)
+}
+
+// WindowGEMM is a GEMM that times a whole window of calls back to back
+// (a GPU: all calls enqueued, one synchronisation). The runner uses it
+// in place of timing Run call by call.
+type WindowGEMM interface {
+	GEMM
+	// RunWindow makes calls calls, the i-th on operand set i % Sets(),
+	// back to back, and returns their timing.
+	RunWindow(calls int) (WindowTiming, error)
+}
+
+// StateSampler is a Backend that samples its state (clocks, power,
+// temperature, clock-event reasons, energy) through a timed window on a
+// goroutine of its own.
+type StateSampler interface {
+	// SampleWindow starts sampling; stop ends it and returns the window's
+	// aggregate, or nil and a one-line reason when the state could not be
+	// read (the measurement still counts).
+	SampleWindow() (stop func() (*result.Window, error))
+}
+
+// AlgoForcer is a Backend whose GEMM library picks among candidate
+// algorithms (cuBLASLt): ForceAlgo(n) makes every later GEMM use the
+// heuristic's n-th candidate with no search; -1 restores the search.
+type AlgoForcer interface {
+	ForceAlgo(rank int) error
+}

@@ -53,6 +53,11 @@ type GPU struct {
 	// NVLinkGBps is the total bidirectional NVLink bandwidth per GPU in
 	// GB/s; zero for PCIe-only parts.
 	NVLinkGBps float64 `json:"nvlink_gbps,omitempty" yaml:"nvlink_gbps,omitempty"`
+	// ClusterNetworkGbps is the inter-node network per GPU, in Gbit/s, of
+	// the clusters this GPU is built into (one NIC per GPU); the
+	// forecast's default when no instance gives the network. Zero when
+	// the reference gives none.
+	ClusterNetworkGbps float64 `json:"cluster_network_gbps,omitempty" yaml:"cluster_network_gbps,omitempty"`
 	// TDPW is the maximum board power in watts; zero when not published.
 	TDPW float64 `json:"tdp_w,omitempty" yaml:"tdp_w,omitempty"`
 	// Estimate marks figures the reference flags as conflicting or

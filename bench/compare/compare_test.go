@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,41 +36,67 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// fixturePaths are the hand-made files of three machine types: two H100s
+// in one machine, a CPU, and two machines of an H200 type.
+var fixturePaths = []string{"testdata/fixture-h100x2.json", "testdata/fixture-cpu.json", "testdata/fixture-h200-a.json", "testdata/fixture-h200-b.json"}
+
 func fixtureInputs(t *testing.T) []Input {
 	t.Helper()
-	in, err := Load([]string{"testdata/fixture-h100x2.json", "testdata/fixture-cpu.json"})
+	in, err := Load(fixturePaths)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in
 }
 
-// fixturePrice is a stand-in price list: $4/GPU-hour for the H100 fixture
-// and $1.20 for the CPU fixture.
-func fixturePrice(m Machine) (float64, bool) {
+// fixturePrice is a stand-in price list: $4/GPU-hour for the H100
+// fixture, $5 for the H200 and $1.20 for the CPU fixture.
+func fixturePrice(m Machine) (Price, bool) {
 	switch {
 	case strings.Contains(m.DeviceName, "H100"):
-		return 4, true
+		return Price{USDPerGPUHour: 4, Basis: "fixture price, dated 2026-11-20"}, true
+	case strings.Contains(m.DeviceName, "H200"):
+		return Price{USDPerGPUHour: 5, Basis: "fixture price, dated 2026-11-20"}, true
 	case m.InstanceType == "fixture.cpu-8x":
-		return 1.2, true
+		return Price{USDPerGPUHour: 1.2, Basis: "fixture price, dated 2026-11-20"}, true
 	}
-	return 0, false
+	return Price{}, false
+}
+
+func fixtureEstimate(m Machine, ref Reference) (Estimate, error) {
+	if m.DeviceKind == "cpu" {
+		return Estimate{}, errors.New("no forecast for CPUs")
+	}
+	return Estimate{Days: 31.5, CostUSD: 3.1e6}, nil
+}
+
+// committed loads the measured files in results/.
+func committed(t *testing.T) []Input {
+	t.Helper()
+	in, err := Load([]string{"../../results"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func TestCompareGolden(t *testing.T) {
+	priced := Options{Price: fixturePrice, Estimate: fixtureEstimate}
+	all := priced
+	all.All, all.RelativeTo = true, "H100"
 	for _, c := range []struct {
 		name string
+		in   func(*testing.T) []Input
 		opt  Options
 	}{
-		{"plain", Options{}},
-		{"priced", Options{Price: fixturePrice, Estimate: func(m Machine, ref Reference) (Estimate, error) {
-			if m.DeviceKind == "cpu" {
-				return Estimate{}, errors.New("no forecast for CPUs")
-			}
-			return Estimate{Days: 31.5, CostUSD: 3.1e6}, nil
-		}}},
+		{"plain", fixtureInputs, Options{}},
+		{"priced", fixtureInputs, priced},
+		{"all", fixtureInputs, all},
+		// The committed measurements, with stand-in prices and forecast so
+		// that the golden files do not change with the catalog.
+		{"results", committed, priced},
 	} {
-		tab, err := Build(fixtureInputs(t), c.opt)
+		tab, err := Build(c.in(t), c.opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,12 +108,19 @@ func TestCompareGolden(t *testing.T) {
 				}
 				ext := map[Format]string{FormatTable: "txt", FormatMarkdown: "md", FormatCSV: "csv", FormatJSON: "json"}[f]
 				golden(t, "compare-"+c.name+"."+ext, b.Bytes())
+				if f == FormatTable {
+					for _, line := range strings.Split(b.String(), "\n") {
+						if w := textWidth(line); w > MaxWidth {
+							t.Errorf("a table line is %d wide (> %d): %q", w, MaxWidth, line)
+						}
+					}
+				}
 			})
 		}
 	}
 }
 
-// cellOf finds a row by name prefix and returns its cells.
+// rowOf finds a row by name.
 func rowOf(t *testing.T, tab *Table, name string) Row {
 	t.Helper()
 	for _, r := range tab.Rows {
@@ -98,73 +132,179 @@ func rowOf(t *testing.T, tab *Table, name string) Row {
 	return Row{}
 }
 
+// fileFigures returns, for each input file, the FLOP/s of the bf16 8192³
+// measurements of each timing kind.
+func gemmFLOPs(f *result.File, dtype string, n int, burst bool) []float64 {
+	var out []float64
+	for _, m := range f.Measurements {
+		if m.Workload == "gemm" && m.DType == dtype && m.Shape.M == n && m.Shape.N == n && m.BurstTiming() == burst {
+			out = append(out, m.FLOPPerSecond/1e12)
+		}
+	}
+	return out
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
+
 func TestCompareNumbers(t *testing.T) {
 	in := fixtureInputs(t)
-	tab, err := Build(in, Options{Price: fixturePrice})
+	tab, err := Build(in, Options{Price: fixturePrice, All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tab.Machines) != 2 {
-		t.Fatalf("%d machines, want 2", len(tab.Machines))
+	if len(tab.Columns) != 3 {
+		t.Fatalf("%d columns, want 3 types", len(tab.Columns))
 	}
-	gpu, cpu := tab.Machines[0], tab.Machines[1]
-	if gpu.Label != "fixture-h100x2 / NVIDIA H100 80GB HBM3 ×2" || cpu.Label != "fixture.cpu-8x" {
-		t.Errorf("labels %q, %q", gpu.Label, cpu.Label)
+	h100, cpu, h200 := tab.Columns[0], tab.Columns[1], tab.Columns[2]
+	if h100.Label != "NVIDIA H100 80GB HBM3 ×2" || cpu.Label != "fixture.cpu-8x: Fixture CPU (8 CPUs)" || h200.Label != "fixture.gpu-8x: NVIDIA H200 ×8" {
+		t.Errorf("labels %q, %q, %q", h100.Label, cpu.Label, h200.Label)
 	}
-	if strings.Join(gpu.DeviceIDs, ",") != "cuda:0,cuda:1" {
-		t.Errorf("device ids %v", gpu.DeviceIDs)
+	if h200.Machines != 2 || len(h200.Files) != 2 || h100.Machines != 1 {
+		t.Errorf("machines: H200 %d (files %v), H100 %d", h200.Machines, h200.Files, h100.Machines)
 	}
-	// The GPU's bf16 8192³ figure is the median of its two devices'.
-	var per []float64
-	for _, m := range in[0].File.Measurements {
-		if m.Workload == "gemm" && m.DType == "bf16" && m.Shape.M == 8192 {
-			per = append(per, m.FLOPPerSecond/1e12)
-		}
-	}
+	// H100: one run, two GPUs: the median of its two devices, burst-timed.
+	per := gemmFLOPs(in[0].File, "bf16", 8192, true)
 	want := (per[0] + per[1]) / 2
-	r := rowOf(t, tab, "GEMM bf16 square 8192x8192x8192")
-	if r.Cells[0].State != Value || math.Abs(r.Cells[0].Value-want) > 1e-9 {
-		t.Errorf("bf16 8192: %+v, want %.3f", r.Cells[0], want)
+	r := rowOf(t, tab, "bf16 GEMM plateau")
+	if c := r.Cells[0]; c.State != Value || !near(c.Value, want) || c.N != 1 || !c.Burst {
+		t.Errorf("H100 bf16 plateau %+v, want %.3f burst", c, want)
 	}
 	// Like with like: the CPU has no bf16, shown as missing, never zero.
-	if r.Cells[1].State != Missing || r.Cells[1].Value != 0 {
-		t.Errorf("cpu bf16: %+v, want missing", r.Cells[1])
+	if c := r.Cells[1]; c.State != Missing || c.Value != 0 || c.Text(r.Unit) != "-" {
+		t.Errorf("cpu bf16: %+v, want missing", c)
 	}
-	// Shared fp32 4096³: both have values, the GPU's is best.
+	// H200: two machines' sustained 8192³ figures; machine b's burst row is
+	// set aside, never merged.
+	a, b := gemmFLOPs(in[2].File, "bf16", 8192, false), gemmFLOPs(in[3].File, "bf16", 8192, false)
+	c := r.Cells[2]
+	if c.State != Value || !near(c.Value, (a[0]+b[0])/2) || c.N != 2 || c.Machines != 2 || c.Burst || c.SetAside != 1 ||
+		!near(c.Min, math.Min(a[0], b[0])) || !near(c.Max, math.Max(a[0], b[0])) {
+		t.Errorf("H200 bf16 plateau %+v, want median of %v and %v", c, a, b)
+	}
+	if got := c.Text(r.Unit); !regexp.MustCompile(`^\d+ \(\d+–\d+, n=2\)`).MatchString(got) {
+		t.Errorf("H200 cell text %q", got)
+	}
+	// --all: the single shape row, and the best mark.
 	r = rowOf(t, tab, "GEMM fp32 square 4096x4096x4096")
-	if r.Values() != 2 || !r.Cells[0].Best || r.Cells[1].Best {
+	if r.Values() != 3 || !r.Cells[0].Best || r.Cells[1].Best {
 		t.Errorf("fp32 4096: %+v", r.Cells)
 	}
-	// Bandwidth: bytes / median seconds, median over the devices.
-	r = rowOf(t, tab, "memory bandwidth copy")
+	// Device bandwidth: the H200's device copy only (host link left out).
+	r = rowOf(t, tab, RowBandwidth)
 	var bws []float64
-	for _, m := range in[0].File.Measurements {
-		if m.Workload == "bandwidth" {
-			bws = append(bws, float64(m.Bytes)/m.Seconds.Median/1e9)
+	for _, f := range in[2:] {
+		for _, m := range f.File.Measurements {
+			if m.Workload == "bandwidth" && m.Label == "d2d_copy" {
+				bws = append(bws, float64(m.Bytes)/m.Seconds.Median/1e9)
+			}
 		}
 	}
-	if math.Abs(r.Cells[0].Value-(bws[0]+bws[1])/2) > 1e-6 || r.Cells[1].State != Missing {
+	if !near(r.Cells[2].Value, (bws[0]+bws[1])/2) || r.Cells[1].State != Missing {
 		t.Errorf("bandwidth %+v, want %.1f GB/s", r.Cells, (bws[0]+bws[1])/2)
 	}
-	// Cost of 10^18 bf16 FLOP: $4 / 3600 s / best bf16 FLOP/s × 1e18.
-	r = rowOf(t, tab, "cost of 10^18 bf16 FLOP delivered (best bf16 GEMM)")
-	if got, w := r.Cells[0].Value, 4.0/3600/(want*1e12)*1e18; math.Abs(got-w) > 1e-9 {
-		t.Errorf("$ per 1e18 FLOP %v, want %v", got, w)
+	// $ per 10^18 bf16 FLOP: price / 3600 s / plateau FLOP/s × 1e18.
+	r = rowOf(t, tab, RowCostPerExaOps)
+	if got, w := r.Cells[0].Value, 4.0/3600/(want*1e12)*1e18; !near(got, w) || !r.Cells[0].Burst {
+		t.Errorf("$ per 1e18 FLOP %+v, want %v", r.Cells[0], w)
 	}
-	// Tokens per dollar from the block's tokens/s.
-	blk := rowOf(t, tab, "block tokens/s per device llama3-8b bf16 seq 4096 × batch 2")
-	tpd := rowOf(t, tab, "tokens per dollar llama3-8b bf16 seq 4096 × batch 2")
-	if w := blk.Cells[0].Value * 3600 / 4; math.Abs(tpd.Cells[0].Value-w) > 1e-6 {
-		t.Errorf("tokens per dollar %v, want %v", tpd.Cells[0].Value, w)
+	// The common block preset is the headline; tokens per dollar from it.
+	blk := rowOf(t, tab, "block tokens/s llama3-8b bf16 seq 4096 × batch 2")
+	tpd := rowOf(t, tab, "tokens per $ llama3-8b bf16 seq 4096 × batch 2")
+	if !blk.Headline || !tpd.Headline || blk.Values() != 2 {
+		t.Errorf("block headline rows: %+v", blk)
 	}
-	// Without an estimator the forecast rows say so.
-	r = rowOf(t, tab, "days to train llama3-70b, 15T tokens, 1024 GPUs")
-	if r.Cells[0].State != Unavailable || r.Cells[0].Text(r.Unit) != "forecast not available" {
-		t.Errorf("forecast cell %+v", r.Cells[0])
+	if w := blk.Cells[2].Value * 3600 / 5; !near(tpd.Cells[2].Value, w) {
+		t.Errorf("tokens per dollar %v, want %v", tpd.Cells[2].Value, w)
 	}
-	// The unknown workload is skipped with a note.
-	if !strings.Contains(strings.Join(tab.Notes, "\n"), `1 measurement of workload "allreduce" skipped`) {
-		t.Errorf("notes lack the skipped workload: %q", tab.Notes)
+	// Without an estimator the forecast rows are left out (no value).
+	for _, r := range tab.Rows {
+		if r.Section == SectionForecast {
+			t.Errorf("forecast row without a forecast: %q", r.Name)
+		}
+	}
+	// The unknown workload is skipped with a note; the price is dated.
+	notes := strings.Join(tab.Notes, "\n")
+	for _, w := range []string{`1 measurement of workload "allreduce" skipped`, "price fixture.gpu-8x: NVIDIA H200 ×8: fixture price, dated 2026-11-20", "‡ burst timing"} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("notes lack %q: %s", w, notes)
+		}
+	}
+	// The headline view has no single-shape rows; every row has a value.
+	head, err := Build(in, Options{Price: fixturePrice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range head.Rows {
+		if strings.HasPrefix(r.Name, "GEMM ") || r.Values() == 0 {
+			t.Errorf("headline row %q (%d values)", r.Name, r.Values())
+		}
+	}
+}
+
+func TestCompareRelativeTo(t *testing.T) {
+	tab, err := Build(fixtureInputs(t), Options{RelativeTo: "h100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rowOf(t, tab, "bf16 GEMM plateau")
+	if !near(r.Cells[2].Ratio, r.Cells[2].Value/r.Cells[0].Value) || r.Cells[0].Ratio != 1 || r.Cells[1].Ratio != 0 {
+		t.Errorf("ratios %+v", r.Cells)
+	}
+	if !strings.Contains(r.Cells[2].Text(r.Unit), "×") {
+		t.Errorf("ratio not shown: %q", r.Cells[2].Text(r.Unit))
+	}
+	for _, bad := range []string{"nvidia", "A100"} {
+		if _, err := Build(fixtureInputs(t), Options{RelativeTo: bad}); !errors.Is(err, ErrUnknownColumn) {
+			t.Errorf("--relative-to %s: %v", bad, err)
+		}
+	}
+}
+
+// TestCompareCommitted: the committed results make one H200 column with the
+// spread of its two machines and one CPU column, within 120 columns.
+func TestCompareCommitted(t *testing.T) {
+	tab, err := Build(committed(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Columns) != 2 || tab.Columns[0].Label != "AMD EPYC (2 CPUs)" || tab.Columns[1].Label != "NVIDIA H200 ×1" {
+		t.Fatalf("columns %+v", tab.Columns)
+	}
+	if tab.Columns[1].Machines < 2 {
+		t.Errorf("H200 machines %d, want 2 or more (two GPU UUIDs)", tab.Columns[1].Machines)
+	}
+	c := rowOf(t, tab, "bf16 GEMM plateau").Cells[1]
+	if c.N < 2 || !(c.Min < c.Value && c.Value < c.Max) {
+		t.Errorf("H200 bf16 plateau %+v", c)
+	}
+	var b bytes.Buffer
+	Render(&b, tab, FormatTable)
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasPrefix(lines[0], "figure") {
+		t.Errorf("the table turned: %q", lines[0])
+	}
+	for _, l := range lines {
+		if textWidth(l) > MaxWidth {
+			t.Errorf("line %d wide: %q", textWidth(l), l)
+		}
+	}
+}
+
+func TestCompareTurnsWhenWide(t *testing.T) {
+	tab, err := Build(fixtureInputs(t), Options{By: ByFile, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	Render(&b, tab, FormatTable)
+	out := b.String()
+	if !strings.Contains(out, "\nfixture-h200-a.json") || strings.HasPrefix(out, "figure") {
+		t.Errorf("a wide table does not turn:\n%s", out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if textWidth(l) > MaxWidth {
+			t.Errorf("line %d wide: %q", textWidth(l), l)
+		}
 	}
 }
 
@@ -173,10 +313,37 @@ func TestCompareNoPrice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rowOf(t, tab, "price per GPU-hour")
-	for _, c := range r.Cells {
-		if c.State != Unavailable || c.Text(r.Unit) != "—" || c.Best {
-			t.Errorf("price without a catalog: %+v", c)
+	for _, r := range tab.Rows {
+		if r.Section == SectionCost {
+			t.Errorf("cost row without prices: %q", r.Name)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	for in, want := range map[string]string{
+		"vm":                          "vm",
+		"evil\x1b[2J\x1b]0;x\x07host": "evil[2J]0;xhost",
+		"a\tb\nc":                     "a b c",
+		"bidi\u202eabc":               "bidiabc",
+		"csi\u009b31m":                "csi31m",
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f := fixtureCPU()
+	f.Host.Hostname = "host\x1b[31m"
+	f.Measurements[0].Notes = []string{"note\x1b]8;;http://x\x07"}
+	tab, err := Build([]Input{{Path: "x.json", File: f}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fm := range Formats {
+		var b bytes.Buffer
+		Render(&b, tab, fm)
+		if strings.ContainsAny(b.String(), "\x1b\x07") {
+			t.Errorf("%s output holds control characters", fm)
 		}
 	}
 }
@@ -269,14 +436,14 @@ func TestJSONRoundTrip(t *testing.T) {
 	var b bytes.Buffer
 	Render(&b, tab, FormatJSON)
 	var back struct {
-		Machines []struct{ Label string }
-		Rows     []Row
+		Columns []struct{ Label string }
+		Rows    []Row
 	}
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Rows) != len(tab.Rows) || len(back.Machines) != 2 {
-		t.Errorf("round trip lost rows or machines")
+	if len(back.Rows) != len(tab.Rows) || len(back.Columns) != 3 || back.Rows[0].Cells[2].N != 2 {
+		t.Errorf("round trip lost rows or columns: %+v", back)
 	}
 }
 

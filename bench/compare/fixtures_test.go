@@ -2,6 +2,7 @@ package compare
 
 import (
 	"flag"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -162,6 +163,64 @@ func fixtureH100x2() *result.File {
 	return f
 }
 
+// fixtureH200 is one of two machines of a third machine type (instance
+// "fixture.gpu-8x", eight H200s listed, one measured), timed back to back
+// (sustained): bf16 and fp32 GEMMs, a device and a host-link copy, and the
+// llama3-8b block the H100 fixture also ran. Machine b also holds one
+// burst-timed bf16 8192³ row, which must not merge with its sustained one.
+func fixtureH200(machine string, speed float64) *result.File {
+	f := baseFile("fixture-h200-" + machine)
+	f.Host.Cores = 96
+	f.Host.InstanceType = "fixture.gpu-8x"
+	f.Created = fixtureTime.Add(time.Hour)
+	if machine == "b" {
+		f.Created = f.Created.Add(time.Hour)
+	}
+	// Dense peaks of the H200 SXM (same tensor cores as the H100 SXM5).
+	peak := map[string]float64{"bf16": 989.4e12, "fp32": 67e12}
+	for i := 0; i < 8; i++ {
+		f.Devices = append(f.Devices, result.Device{ID: fmt.Sprintf("cuda:%d", i), Kind: "cuda", Name: "NVIDIA H200",
+			Cores: 132, MemoryBytes: 141 << 30, PeakFLOPPerSecond: peak, PeakBasis: "datasheet dense peak (fixture)",
+			UUID: fmt.Sprintf("GPU-fixture-%s-%d", machine, i), ComputeCapability: "9.0", Driver: "fixture"})
+	}
+	sustained := func(m result.Measurement) result.Measurement {
+		m.Timing = result.TimingBackToBack
+		m.DutyCycle = 0.99
+		return m
+	}
+	eff := map[string][]float64{"bf16": {0.62, 0.78}, "fp32": {0.74, 0.76}}
+	for _, dt := range []string{"bf16", "fp32"} {
+		for si, n := range []int{4096, 8192} {
+			f.Measurements = append(f.Measurements, sustained(gemm("cuda:0", dt, n, peak[dt]*eff[dt][si]*speed/1e12, 0.01, peak[dt])))
+		}
+	}
+	if machine == "b" {
+		// The old loop's burst figure, higher than the sustained one.
+		f.Measurements = append(f.Measurements, gemm("cuda:0", "bf16", 8192, peak["bf16"]*0.83/1e12, 0.01, peak["bf16"]))
+	}
+	for _, c := range []struct {
+		label string
+		tbps  float64
+	}{{"d2d_copy", 4.3}, {"h2d_pinned", 0.055}} {
+		bytes := int64(8 << 30)
+		bw := sustained(timed("bandwidth", "cuda:0", "fp32", c.label, kernels.GEMMShape{}, 0, samplesAround(float64(bytes)/(c.tbps*1e12*speed), 0.005, 10), 0))
+		bw.Bytes = bytes
+		f.Measurements = append(f.Measurements, bw)
+	}
+	model, _ := kernels.LookupModel("llama3-8b")
+	seq, batch := 4096, 2
+	flops := model.TrainingFLOPsPerToken(true) / float64(model.Layers) * float64(seq*batch)
+	step := flops / (peak["bf16"] * 0.55 * speed)
+	blk := sustained(timed("block", "cuda:0", "bf16", "llama3-8b", kernels.GEMMShape{}, flops, samplesAround(step, 0.01, 10), peak["bf16"]))
+	blk.Block = &result.BlockMetrics{Preset: "llama3-8b", Arch: "llama", Hidden: model.Hidden, Heads: model.Heads,
+		KVHeads: model.KVHeads, FFN: model.FFN, Seq: seq, Batch: batch,
+		TokensPerSecond: float64(seq*batch) / step, FLOPConvention: "causal", MFU: blk.FLOPPerSecond / peak["bf16"],
+		PhaseSeconds: map[string]float64{"forward": step * 0.33, "backward": step * 0.62, "optimizer": step * 0.05}}
+	f.Measurements = append(f.Measurements, blk)
+	f.Measurements[0].Notes = []string{fixtureNote}
+	return f
+}
+
 // The gate fixtures: one fp32 GEMM and one bf16 GEMM on one GPU.
 func gateFile(host string, tflops32, tflops16, spread float64) *result.File {
 	f := baseFile(host)
@@ -200,6 +259,8 @@ func gateThrottledBase() *result.File {
 var fixtures = map[string]func() *result.File{
 	"fixture-cpu.json":                 fixtureCPU,
 	"fixture-h100x2.json":              fixtureH100x2,
+	"fixture-h200-a.json":              func() *result.File { return fixtureH200("a", 1) },
+	"fixture-h200-b.json":              func() *result.File { return fixtureH200("b", 0.97) },
 	"gate/fixture-base.json":           func() *result.File { return gateFile("fixture-gate", 50, 600, 0.01) },
 	"gate/fixture-slow.json":           func() *result.File { return gateFile("fixture-gate", 50*0.9, 600, 0.01) },
 	"gate/fixture-noisy-base.json":     gateNoisyBase,

@@ -26,7 +26,7 @@ func hardware(c *catalog.Catalog, m Machine) (forecast.Hardware, error) {
 		}
 	}
 	if m.DeviceKind == "cpu" {
-		return forecast.Hardware{}, fmt.Errorf("%s is a CPU; the reference run is priced for GPUs", m.Label)
+		return forecast.Hardware{}, fmt.Errorf("a CPU: the reference run is priced for GPUs")
 	}
 	g, ok := c.MatchDevice(m.DeviceName)
 	if !ok {
@@ -36,13 +36,60 @@ func hardware(c *catalog.Catalog, m Machine) (forecast.Hardware, error) {
 	return hw, nil
 }
 
-func catalogPrice(c *catalog.Catalog) PriceFunc {
-	return func(m Machine) (float64, bool) {
-		hw, err := hardware(c, m)
-		if err != nil || hw.PricePerGPUHour <= 0 {
-			return 0, false
+// priceInstance is the catalog instance a column is priced by: its own
+// instance type, else the first catalog instance with its GPU and an
+// on-demand price, else the first with its GPU.
+func priceInstance(c *catalog.Catalog, m Machine) (catalog.Instance, bool) {
+	if m.InstanceType != "" {
+		if in, err := c.Instance(m.InstanceType); err == nil {
+			return in, true
 		}
-		return hw.PricePerGPUHour, true
+	}
+	if m.DeviceKind == "cpu" {
+		return catalog.Instance{}, false
+	}
+	g, ok := c.MatchDevice(m.DeviceName)
+	if !ok {
+		return catalog.Instance{}, false
+	}
+	insts := c.InstancesOf(g.Name)
+	for _, in := range insts {
+		if _, ok := in.FindPrice("on-demand"); ok {
+			return in, true
+		}
+	}
+	if len(insts) > 0 {
+		return insts[0], true
+	}
+	return catalog.Instance{}, false
+}
+
+func catalogPrice(c *catalog.Catalog) PriceFunc {
+	return func(m Machine) (Price, bool) {
+		in, ok := priceInstance(c, m)
+		if !ok || len(in.Prices) == 0 || in.GPUs <= 0 {
+			return Price{}, false
+		}
+		p, ok := in.FindPrice("on-demand")
+		if !ok {
+			p = in.Prices[0]
+		}
+		usd := p.PerGPUHour(in)
+		if usd <= 0 {
+			return Price{}, false
+		}
+		basis := fmt.Sprintf("%s %s", in.Name, p.Kind)
+		if p.Region != "" {
+			basis += ", " + p.Region
+		}
+		basis += ", dated " + p.Date
+		if p.Estimate {
+			basis += ", an estimate"
+		}
+		if in.Name != m.InstanceType {
+			basis += " (the catalog's instance with this GPU; the files name no catalog instance type)"
+		}
+		return Price{USDPerGPUHour: usd, Basis: basis}, true
 	}
 }
 
@@ -64,6 +111,7 @@ func forecastEstimator(c *catalog.Catalog) ReferenceEstimator {
 		}
 		r, err := forecast.Forecast(forecast.Input{
 			Model: model, Tokens: ref.Tokens, GPUs: ref.GPUs, Hardware: hw, Speed: speed, DType: kernels.BF16,
+			Kernels: forecast.ModernKernels,
 		})
 		if err != nil {
 			return Estimate{}, err

@@ -3,9 +3,11 @@ package compare
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -22,7 +24,15 @@ type GateOptions struct {
 	Threshold float64
 	// Alpha is the significance level of the rank test; 0 means 0.05.
 	Alpha float64
+	// AllowDifferentMachines pairs a baseline and a new run of different
+	// machine types (one type on each side); without it Gate refuses with
+	// ErrDifferentMachines.
+	AllowDifferentMachines bool
 }
+
+// ErrDifferentMachines is returned when the baseline and the new run come
+// from different machine types.
+var ErrDifferentMachines = errors.New("baseline and new run are from different machine types")
 
 // Verdict is the outcome of one measurement in a gate.
 type Verdict string
@@ -63,10 +73,57 @@ type GateResult struct {
 	Changes   []Change `json:"changes"`
 	// Regressions counts the Regressed and CheckFailed changes.
 	Regressions int `json:"regressions"`
+	// Problems say why the new run cannot pass whatever its figures: it
+	// holds no usable measurement, or it is partial.
+	Problems []string `json:"problems,omitempty"`
+	// Missing lists the baseline measurements absent from the new run.
+	Missing []string `json:"missing,omitempty"`
+	// Unpaired lists the new run's machines whose type the baseline lacks
+	// (not gated).
+	Unpaired []string `json:"unpaired,omitempty"`
+	// Differences name the fields in which the machine types of the two
+	// sides differ (only with AllowDifferentMachines).
+	Differences []string `json:"machine_differences,omitempty"`
+}
+
+// Failed reports whether the gate fails: a regression, a failed check, or
+// a problem with the new run.
+func (g *GateResult) Failed() bool { return g.Regressions > 0 || len(g.Problems) > 0 }
+
+// typeDifferences names the fields in which two machine types differ.
+func typeDifferences(a, b MachineType) []string {
+	var out []string
+	diff := func(field string, x, y any) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s %v ≠ %v", field, quoteIf(x), quoteIf(y)))
+		}
+	}
+	diff("device kind", a.Kind, b.Kind)
+	diff("device", a.DeviceName, b.DeviceName)
+	diff("GPUs per machine", a.GPUs, b.GPUs)
+	diff("CPU model", a.CPUModel, b.CPUModel)
+	diff("logical CPUs", a.Cores, b.Cores)
+	diff("instance type", a.InstanceType, b.InstanceType)
+	return out
+}
+
+func quoteIf(v any) any {
+	if s, ok := v.(string); ok {
+		if s == "" {
+			return "(none)"
+		}
+		return strconv.Quote(s)
+	}
+	return v
 }
 
 // measurementKey names a configuration on a device, for matching runs.
 func measurementKey(m result.Measurement) (key, unit string, ok bool) {
+	key, unit, ok = rawMeasurementKey(m)
+	return Clean(key), unit, ok
+}
+
+func rawMeasurementKey(m result.Measurement) (key, unit string, ok bool) {
 	switch m.Workload {
 	case WorkloadGEMM:
 		return m.Device + " gemm " + keyOfGEMM(m).String(), "TFLOP/s", true
@@ -106,15 +163,33 @@ func Gate(baseline, current []Input, opt GateOptions) (*GateResult, error) {
 		return nil, fmt.Errorf("%w: a side holds no measurements", ErrNothingInCommon)
 	}
 	res := &GateResult{Threshold: opt.Threshold, Alpha: opt.Alpha}
+	oldTypes, newTypes := map[string]MachineType{}, map[string]MachineType{}
+	for _, m := range oldMs {
+		oldTypes[m.Type] = TypeOf(m)
+	}
+	for _, m := range newMs {
+		newTypes[m.Type] = TypeOf(m)
+	}
+	// One type on each side but not the same: refuse unless allowed.
+	crossed := false
+	if len(oldTypes) == 1 && len(newTypes) == 1 && oldMs[0].Type != newMs[0].Type {
+		d := typeDifferences(TypeOf(oldMs[0]), TypeOf(newMs[0]))
+		if !opt.AllowDifferentMachines {
+			return nil, fmt.Errorf("%w: %s (--allow-different-machines compares them anyway)", ErrDifferentMachines, strings.Join(d, ", "))
+		}
+		res.Differences = d
+		crossed = true
+	}
 	matched := false
 	for _, nm := range newMs {
 		var olds []Machine
 		for _, om := range oldMs {
-			if om.Key == nm.Key || len(oldMs) == 1 && len(newMs) == 1 {
+			if om.Type == nm.Type || crossed {
 				olds = append(olds, om)
 			}
 		}
 		if len(olds) == 0 {
+			res.Unpaired = append(res.Unpaired, nm.Label)
 			continue
 		}
 		// Baseline candidates per key, newest file first.
@@ -154,14 +229,63 @@ func Gate(baseline, current []Input, opt GateOptions) (*GateResult, error) {
 		}
 	}
 	if !matched {
-		return nil, fmt.Errorf("%w: no measurement of the new run has a baseline measurement of the same machine, device, dtype and shape", ErrNothingInCommon)
+		if len(oldTypes) > 0 && len(newTypes) > 0 && !crossed {
+			same := false
+			for k := range newTypes {
+				if _, ok := oldTypes[k]; ok {
+					same = true
+				}
+			}
+			if !same {
+				return nil, fmt.Errorf("%w: no machine type of the new run is in the baseline (baseline: %s; new: %s)", ErrDifferentMachines, typeLabels(oldTypes), typeLabels(newTypes))
+			}
+		}
+		return nil, fmt.Errorf("%w: no measurement of the new run has a baseline measurement of the same machine type, device, dtype and shape", ErrNothingInCommon)
 	}
 	for _, c := range res.Changes {
 		if c.Verdict == Regressed || c.Verdict == CheckFailed {
 			res.Regressions++
 		}
+		if c.Verdict == NotInNew {
+			res.Missing = append(res.Missing, c.Machine+": "+c.Measurement)
+		}
+	}
+	// A gate that can pass on nothing is no gate.
+	usableNew, skipped, failed, unverified := 0, 0, 0, 0
+	for _, nm := range newMs {
+		for _, x := range nm.Measurements {
+			switch {
+			case usable(x):
+				usableNew++
+			case x.Status == result.StatusSkipped:
+				skipped++
+			case x.Status == result.StatusFailed:
+				failed++
+			default:
+				unverified++
+			}
+		}
+	}
+	if usableNew == 0 {
+		res.Problems = append(res.Problems, fmt.Sprintf("the new run holds no usable measurement (%d skipped, %d failed, %d unverified)", skipped, failed, unverified))
+	}
+	partial := map[string]bool{}
+	for _, in := range current {
+		if in.File.Partial && !partial[in.Path] {
+			partial[in.Path] = true
+			res.Problems = append(res.Problems, Clean(in.Path)+" is partial: the run was interrupted before it finished")
+		}
 	}
 	return res, nil
+}
+
+func typeLabels(ts map[string]MachineType) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Label)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 func sortNewestFirst(ms []Machine) {
@@ -307,8 +431,22 @@ func RenderGate(w io.Writer, g *GateResult, f Format) error {
 	if err := tab.Render(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s regressed (threshold %g%%, alpha %g; change is speed: negative is slower)\n",
+	var b strings.Builder
+	if len(g.Differences) > 0 {
+		fmt.Fprintf(&b, "machine types differ (allowed): %s\n", strings.Join(g.Differences, ", "))
+	}
+	if len(g.Missing) > 0 {
+		fmt.Fprintf(&b, "%s of the baseline not in the new run: %s\n", plural(len(g.Missing), "measurement"), strings.Join(g.Missing, "; "))
+	}
+	if len(g.Unpaired) > 0 {
+		fmt.Fprintf(&b, "not gated, no baseline of their machine type: %s\n", strings.Join(g.Unpaired, "; "))
+	}
+	for _, p := range g.Problems {
+		fmt.Fprintf(&b, "gate fails: %s\n", p)
+	}
+	fmt.Fprintf(&b, "%s regressed (threshold %g%%, alpha %g; change is speed: negative is slower)\n",
 		plural(g.Regressions, "measurement"), 100*g.Threshold, g.Alpha)
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 

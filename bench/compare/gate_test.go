@@ -127,15 +127,82 @@ func TestGateNewestUsableBaseline(t *testing.T) {
 
 func TestGateNothingInCommon(t *testing.T) {
 	a := gateFile("host-a", 50, 600, 0.01)
-	b := fixtureCPU()
-	b.Host.InstanceType = ""
 	c := gateFile("host-c", 50, 600, 0.01)
 	c.Measurements[0].DType, c.Measurements[1].DType = "fp64", "fp8e4m3"
-	for _, pair := range [][2]Input{{{"a", a}, {"b", b}}, {{"a", a}, {"c", c}}} {
-		_, err := Gate(pair[0:1], pair[1:2], GateOptions{Threshold: 0.05})
-		if !errors.Is(err, ErrNothingInCommon) {
-			t.Errorf("gate %s vs %s: %v, want nothing in common", pair[0].Path, pair[1].Path, err)
+	if _, err := Gate([]Input{{"a", a}}, []Input{{"c", c}}, GateOptions{Threshold: 0.05}); !errors.Is(err, ErrNothingInCommon) {
+		t.Errorf("gate a vs c: %v, want nothing in common", err)
+	}
+}
+
+// TestGateDifferentMachines: a GPU baseline and a CPU run are refused,
+// naming the fields that differ, unless allowed; allowed, they still have
+// nothing in common here.
+func TestGateDifferentMachines(t *testing.T) {
+	a := gateFile("host-a", 50, 600, 0.01)
+	b := fixtureCPU()
+	_, err := Gate([]Input{{"a", a}}, []Input{{"b", b}}, GateOptions{Threshold: 0.05})
+	if !errors.Is(err, ErrDifferentMachines) || !strings.Contains(err.Error(), `device "NVIDIA H100 80GB HBM3" ≠ "Fixture CPU (not measured)"`) ||
+		!strings.Contains(err.Error(), "--allow-different-machines") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("gate GPU vs CPU: %v", err)
+	}
+	_, err = Gate([]Input{{"a", a}}, []Input{{"b", b}}, GateOptions{Threshold: 0.05, AllowDifferentMachines: true})
+	if !errors.Is(err, ErrNothingInCommon) {
+		t.Errorf("allowed GPU vs CPU: %v, want nothing in common", err)
+	}
+	// Another GPU model, allowed: compared, with the difference named.
+	h := gateFile("host-h", 50, 600, 0.01)
+	h.Devices[0].Name = "NVIDIA H200"
+	g, err := Gate([]Input{{"a", a}}, []Input{{"h", h}}, GateOptions{Threshold: 0.05, AllowDifferentMachines: true})
+	if err != nil || len(g.Differences) != 1 || g.Failed() {
+		t.Fatalf("allowed H100 vs H200: %+v, %v", g, err)
+	}
+	var buf bytes.Buffer
+	RenderGate(&buf, g, FormatMarkdown)
+	if !strings.Contains(buf.String(), "machine types differ (allowed): device") {
+		t.Errorf("the gate does not say the machines differ:\n%s", buf.String())
+	}
+}
+
+// TestGateCannotPassOnNothing: a new run whose every measurement is
+// skipped, failed or unverified, or a partial one, fails the gate and says
+// why; baseline measurements absent from the new run are listed.
+func TestGateCannotPassOnNothing(t *testing.T) {
+	base := gateFile("fixture-gate", 50, 600, 0.01)
+	for _, c := range []struct {
+		name    string
+		mutate  func(f *result.File)
+		problem string
+		missing int
+	}{
+		{"all skipped", func(f *result.File) {
+			for i := range f.Measurements {
+				f.Measurements[i].Status, f.Measurements[i].Verified, f.Measurements[i].FLOPPerSecond = result.StatusSkipped, false, 0
+			}
+		}, "no usable measurement (2 skipped, 0 failed, 0 unverified)", 2},
+		{"all unverified", func(f *result.File) {
+			for i := range f.Measurements {
+				f.Measurements[i].Verified = false
+			}
+		}, "no usable measurement (0 skipped, 0 failed, 2 unverified)", 2},
+		{"partial", func(f *result.File) {
+			f.Partial = true
+			f.Measurements = f.Measurements[:1]
+		}, "new.json is partial", 1},
+	} {
+		cur := gateFile("fixture-gate", 50, 600, 0.01)
+		c.mutate(cur)
+		g, err := Gate([]Input{{"base.json", base}}, []Input{{"new.json", cur}}, GateOptions{Threshold: 0.05})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
+		if !g.Failed() || len(g.Problems) != 1 || !strings.Contains(g.Problems[0], c.problem) || len(g.Missing) != c.missing {
+			t.Errorf("%s: failed %v, problems %q, missing %q", c.name, g.Failed(), g.Problems, g.Missing)
+		}
+	}
+	// The same files, nothing wrong: the gate passes.
+	g, err := Gate([]Input{{"base.json", base}}, []Input{{"new.json", gateFile("fixture-gate", 50, 600, 0.01)}}, GateOptions{Threshold: 0.05})
+	if err != nil || g.Failed() || len(g.Missing) != 0 {
+		t.Errorf("identical runs: %+v, %v", g, err)
 	}
 }
 

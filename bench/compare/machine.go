@@ -32,6 +32,11 @@ type Machine struct {
 	Measurements []result.Measurement `json:"-"`
 	// File is the results file the column comes from.
 	File *result.File `json:"-"`
+	// Type names the machine type (see TypeOf); Physical names the
+	// physical machine (host and device UUIDs), so runs of one machine
+	// are told from runs of two machines of one type.
+	Type     string `json:"type"`
+	Physical string `json:"physical"`
 }
 
 // GPUs is the number of devices in the column (1 for a CPU).
@@ -63,6 +68,19 @@ func (m Machine) Peak(dtype string) float64 {
 // measurement. Columns keep input order; labels are made unique with the
 // file's date (and then its name) when one machine appears twice.
 func Machines(inputs []Input) []Machine {
+	out := Runs(inputs)
+	out = mergeComplementary(out)
+	uniqueLabels(out)
+	return out
+}
+
+// Runs returns the inputs' measurements grouped by results file and device
+// name, one Machine per group, in input order, without merging the runs of
+// one machine; labels are not made unique. A fleet run's measurements
+// count once where both its rank files and its merged file are given (see
+// countOnce).
+func Runs(inputs []Input) []Machine {
+	inputs, _ = countOnce(inputs)
 	var out []Machine
 	for _, in := range inputs {
 		f := in.File
@@ -102,9 +120,9 @@ func Machines(inputs []Input) []Machine {
 		for _, g := range groups {
 			sort.Strings(g.ids)
 			m := Machine{
-				InstanceType: f.Host.InstanceType,
-				Hostname:     f.Host.Hostname,
-				DeviceName:   g.name,
+				InstanceType: Clean(f.Host.InstanceType),
+				Hostname:     Clean(f.Host.Hostname),
+				DeviceName:   Clean(g.name),
 				DeviceKind:   g.kind,
 				DeviceIDs:    g.ids,
 				Path:         in.Path,
@@ -120,9 +138,11 @@ func Machines(inputs []Input) []Machine {
 				m.Devices = append(m.Devices, d)
 			}
 			m.Key = machineKey(m)
+			m.Type = TypeOf(m).Key
+			m.Physical = physicalKey(m)
 			m.Label = m.Key
 			if f.Host.InstanceType != "" && len(groups) > 1 {
-				m.Label += " / " + g.name
+				m.Label += " / " + m.DeviceName
 			}
 			if len(g.ids) > 1 {
 				m.Label += fmt.Sprintf(" ×%d", len(g.ids))
@@ -130,8 +150,6 @@ func Machines(inputs []Input) []Machine {
 			out = append(out, m)
 		}
 	}
-	out = mergeComplementary(out)
-	uniqueLabels(out)
 	return out
 }
 
@@ -227,8 +245,8 @@ func deviceKind(id string) string {
 func uniqueLabels(ms []Machine) {
 	for _, suffix := range []func(Machine) string{
 		func(m Machine) string { return " (" + m.Created.UTC().Format("2006-01-02 15:04") + ")" },
-		func(m Machine) string { return " [" + filepath.Base(m.Path) + "]" },
-		func(m Machine) string { return " [" + m.Path + "]" },
+		func(m Machine) string { return " [" + Clean(filepath.Base(m.Path)) + "]" },
+		func(m Machine) string { return " [" + Clean(m.Path) + "]" },
 	} {
 		count := map[string]int{}
 		for _, m := range ms {

@@ -9,6 +9,13 @@ import (
 	"github.com/flopcast/flopcast/kernels"
 )
 
+// Bounds of a reference run: far beyond any cluster or corpus today, and
+// small enough that the forecast's layout search stays quick.
+const (
+	MaxReferenceGPUs   = 1 << 20
+	MaxReferenceTokens = 1e16
+)
+
 // ParseReference reads a --reference value, MODEL[:TOKENS[:GPUS]], e.g.
 // "llama3-70b:15T:1024"; TOKENS takes a k, M, B/G or T suffix. Parts left
 // out keep DefaultReference's.
@@ -28,12 +35,18 @@ func ParseReference(s string) (Reference, error) {
 		if err != nil || v <= 0 {
 			return Reference{}, fmt.Errorf("tokens %q: want a positive count such as 15T or 300B", parts[1])
 		}
+		if v > MaxReferenceTokens {
+			return Reference{}, fmt.Errorf("tokens %q: more than %s tokens is not a training run this forecast can price", parts[1], SI(MaxReferenceTokens))
+		}
 		ref.Tokens = v
 	}
 	if len(parts) > 2 {
 		n, err := strconv.Atoi(parts[2])
 		if err != nil || n <= 0 {
 			return Reference{}, fmt.Errorf("GPUs %q: want a positive whole number", parts[2])
+		}
+		if n > MaxReferenceGPUs {
+			return Reference{}, fmt.Errorf("GPUs %q: more than %d GPUs is not a training run this forecast can price", parts[2], MaxReferenceGPUs)
 		}
 		ref.GPUs = n
 	}

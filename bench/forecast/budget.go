@@ -48,6 +48,9 @@ type PresetRuns struct {
 // reference; a larger fleet runs several such jobs at once.
 const MaxJobGPUs = 16384
 
+// MaxBudgetFleet bounds the fleet a budget may imply (a billion GPUs).
+const MaxBudgetFleet = 1_000_000_000
+
 // Budget works out what usd buys with in's hardware, price and model (the
 // reference for the per-GPU speed). With days > 0 the cluster size is the
 // GPU-hours spread over those days (rounded down to a multiple of 64);
@@ -64,8 +67,14 @@ func Budget(in Input, usd, days float64) (BudgetResult, error) {
 		return b, fmt.Errorf("no price for %s: pass --price", in.Hardware.GPU.Name)
 	}
 	b.GPUHours = usd / b.PricePerGPUHour
+	if math.IsInf(b.GPUHours, 0) || math.IsNaN(b.GPUHours) || math.IsNaN(days) || math.IsInf(days, 0) {
+		return b, fmt.Errorf("budget $%.4g at $%.4g per GPU-hour over %g days: not a usable figure", usd, b.PricePerGPUHour, days)
+	}
 	job := in.GPUs
 	if days > 0 {
+		if fleet := b.GPUHours / (days * 24); fleet > MaxBudgetFleet {
+			return b, fmt.Errorf("budget $%.4g buys %.3g GPUs for %g days, more than %g: give more days or a smaller budget", usd, fleet, days, float64(MaxBudgetFleet))
+		}
 		b.GPUs = int(b.GPUHours/(days*24)) / 64 * 64
 		if b.GPUs < 64 {
 			b.GPUs = int(b.GPUHours / (days * 24))

@@ -4,6 +4,8 @@
 // curve, a given figure, or the catalog's) and the parallel layout, which
 // is searched when not given. It also answers budget questions, places a
 // run against the EU AI Act's 10^25 FLOP threshold, and back-tests itself
-// against published training runs (Backtest). docs/forecast.md explains
-// the model and lists the back-test's errors.
+// against published training runs (Backtest). Request.Resolve turns a run
+// asked for by catalog names (GPU or instance, cluster size, results file,
+// price) into an Input, so callers need no CLI. docs/forecast.md explains
+// the model, its assumptions and lists the back-test's errors.
 package forecast

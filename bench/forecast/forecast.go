@@ -22,6 +22,13 @@ type Hardware struct {
 	IntraGBps float64 `json:"intra_gbps"`
 	// InterGBps is the inter-node bandwidth per GPU per direction (GB/s).
 	InterGBps float64 `json:"inter_gbps"`
+	// AllToAllIntraGBps and AllToAllInterGBps, when > 0, are all-to-all
+	// bus bandwidths a fleet run measured (GB/s, nccl-tests' busbw: what
+	// a collective achieves, so LinkEfficiency is not applied to them):
+	// the expert-parallel all-to-all is priced at them instead of at the
+	// two links above, inside a node and across nodes. Zero: not measured.
+	AllToAllIntraGBps float64 `json:"all_to_all_intra_gbps,omitempty"`
+	AllToAllInterGBps float64 `json:"all_to_all_inter_gbps,omitempty"`
 	// PricePerGPUHour is in USD; zero when unknown.
 	PricePerGPUHour float64 `json:"price_per_gpu_hour"`
 }
@@ -29,9 +36,10 @@ type Hardware struct {
 // Defaults of the money, energy and failure models (each stated in a
 // forecast's sources).
 const (
-	// DefaultGlobalBatchTokens is the global batch used when none is given
-	// (an assumption: 4 Mi tokens; a layout's data-parallel size may raise
-	// it).
+	// DefaultGlobalBatchTokens is the least global batch used when none
+	// is given (an assumption: 4 Mi tokens); it grows with the cluster to
+	// MinTokensPerGPU per GPU, and a layout's data-parallel size may raise
+	// it to whole micro-batches.
 	DefaultGlobalBatchTokens = 1 << 22
 	// TokensPerParam is Chinchilla's compute-optimal ratio (Hoffmann et
 	// al. 2022).
@@ -49,9 +57,21 @@ const (
 	// DefaultMTBFGPUHours is derived from Llama 3's 419 unexpected
 	// interruptions in 54 days on 16,384 H100s: 16,384 x 54 x 24 / 419.
 	DefaultMTBFGPUHours = 16384 * 54 * 24 / 419.0
-	// DefaultCheckpointMinutes and DefaultRestartMinutes are assumptions.
-	DefaultCheckpointMinutes = 30.0
-	DefaultRestartMinutes    = 10.0
+	// DefaultCheckpointMinutes, DefaultDetectMinutes and
+	// DefaultRestartMinutes: each failure loses half a checkpoint interval,
+	// the detection and the restart, 17.5 min in all, so that Llama 3's
+	// interruption rate gives its published "above 90 %" effective
+	// training time at 16,384 GPUs (90.6 %); MegaScale (arXiv 2402.15627,
+	// section 6) reports detection under 10 min and catch-up within 15.
+	DefaultCheckpointMinutes = 15.0
+	DefaultDetectMinutes     = 5.0
+	DefaultRestartMinutes    = 5.0
+	// MinTokensPerGPU is the floor of the default global batch per GPU:
+	// Llama 3 405B trained with 16M-token batches on 16,384 GPUs (arXiv
+	// 2407.21783, Table 4), 1,024 tokens per GPU.
+	MinTokensPerGPU = 1024
+	// MaxGPUs bounds the cluster a forecast accepts.
+	MaxGPUs = 10_000_000
 	// EUAIActThreshold is Article 51(2)'s presumption threshold in FLOPs.
 	EUAIActThreshold = 1e25
 )
@@ -75,8 +95,24 @@ type Input struct {
 	// FixZeRO says Layout.ZeRO is given (zero is otherwise "choose").
 	FixZeRO bool
 	Kernels Kernels
-	// StepEfficiency overrides DefaultStepEfficiency (and a measured one).
+	// LinearSpeed, when its Large is > 0, is the speed of the linear-layer
+	// GEMMs (fp8 training: the fp8 rate) while Speed prices the attention
+	// core, the output layer and element-wise work (bf16).
+	LinearSpeed Speed
+	// StepEfficiency overrides the step efficiency of the GPU's
+	// generation (and a measured one).
 	StepEfficiency float64
+	// MoENodeLimit is the number of nodes one token's experts may span
+	// (node-limited routing, DeepSeek-V3: 4); zero: no limit.
+	MoENodeLimit int
+	// Jitter is the relative spread of a GPU's step time behind the
+	// scale-loss term; zero is DefaultJitter, negative disables it.
+	Jitter float64
+	// DetectMinutes is the time to detect a failure (default
+	// DefaultDetectMinutes); CheckpointWriteMinutes the time a
+	// checkpoint stalls training (default 0: asynchronous checkpoints).
+	DetectMinutes          float64
+	CheckpointWriteMinutes float64
 	// PowerW is the measured or given draw per GPU; zero: TDP x
 	// DefaultUtilisation.
 	PowerW        float64
@@ -96,10 +132,15 @@ type Input struct {
 // Breakdown splits wall-clock time by cause; the fractions sum to 1.
 type Breakdown struct {
 	Compute       float64 `json:"compute"`
+	Recompute     float64 `json:"recompute"`
 	TPComm        float64 `json:"tp_comm"`
+	CPComm        float64 `json:"cp_comm"`
+	EPComm        float64 `json:"ep_comm"`
 	PPBubble      float64 `json:"pp_bubble"`
 	DPCommExposed float64 `json:"dp_comm_exposed"`
-	Failures      float64 `json:"failures"`
+	// ScaleLoss is the time lost waiting for the slowest GPU (stragglers).
+	ScaleLoss float64 `json:"scale_loss"`
+	Failures  float64 `json:"failures"`
 }
 
 // EUAIAct is the run's position under Regulation (EU) 2024/1689.
@@ -126,15 +167,24 @@ type Result struct {
 	MemoryPerGPUGB float64 `json:"memory_per_gpu_gb"`
 	StepSeconds    float64 `json:"step_seconds"`
 	Steps          float64 `json:"steps"`
+	// TokensPerSecondPerGPU is the global batch's tokens over the step
+	// time and the GPUs (failures excluded), the figure recent
+	// benchmark tables publish.
+	TokensPerSecondPerGPU float64 `json:"tokens_per_second_per_gpu"`
 	// PerGPUTFLOPS is model FLOPs per second per GPU over the wall-clock
 	// time without failures, the figure large-run reports publish.
-	PerGPUTFLOPS float64   `json:"per_gpu_tflops"`
-	MFU          float64   `json:"mfu"`
-	Breakdown    Breakdown `json:"breakdown"`
-	Days         float64   `json:"days"`
-	DaysLow      float64   `json:"days_low"`
-	DaysHigh     float64   `json:"days_high"`
-	GPUHours     float64   `json:"gpu_hours"`
+	PerGPUTFLOPS float64 `json:"per_gpu_tflops"`
+	// MFU is over the dense peak of the training dtype; MFUBF16 over the
+	// bf16 peak (they differ for fp8 training).
+	MFU       float64   `json:"mfu"`
+	MFUBF16   float64   `json:"mfu_bf16"`
+	Breakdown Breakdown `json:"breakdown"`
+	// StepEfficiency is the efficiency used and where it comes from.
+	StepEfficiency float64 `json:"step_efficiency"`
+	Days           float64 `json:"days"`
+	DaysLow        float64 `json:"days_low"`
+	DaysHigh       float64 `json:"days_high"`
+	GPUHours       float64 `json:"gpu_hours"`
 	// CostUSD is zero when no price is known.
 	CostUSD         float64 `json:"cost_usd"`
 	CostUSDLow      float64 `json:"cost_usd_low"`
@@ -145,12 +195,19 @@ type Result struct {
 	CO2Tonnes       float64 `json:"co2_tonnes"`
 	EUAIAct         EUAIAct `json:"eu_ai_act"`
 	// Speed says which per-device speed was used.
-	Speed    string   `json:"speed"`
-	Sources  []string `json:"sources"`
-	Warnings []string `json:"warnings"`
+	Speed string `json:"speed"`
+	// Constraints says what memory forced (recomputation, a layout).
+	Constraints []string `json:"constraints,omitempty"`
+	Sources     []string `json:"sources"`
+	Warnings    []string `json:"warnings"`
 	// Explain is the model's arithmetic with the numbers plugged in.
 	Explain []string `json:"-"`
 }
+
+// ModelLimits are the largest model dimensions a forecast accepts, by the
+// command-line flag's name: beyond them the layout search and the step
+// model stop being meaningful (and some products would overflow).
+var ModelLimits = map[string]int{"layers": 100_000, "hidden": 1 << 20, "heads": 1 << 16, "kv-heads": 1 << 16, "ffn": 1 << 22, "vocab": 1 << 24, "seq": 1 << 24}
 
 // ErrNoLayout is returned when no layout fits the GPUs' memory.
 var ErrNoLayout = errors.New("no layout fits")
@@ -161,12 +218,13 @@ func Forecast(in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	h := hwFor(in, in.StepEfficiency)
-	l, st, err := chooseLayout(in, h)
+	e := envFor(in, in.StepEfficiency)
+	l, st, notes, err := chooseLayout(in, e)
 	if err != nil {
 		return Result{}, err
 	}
-	r := assemble(in, l, st, h)
+	r := assemble(in, l, st, e)
+	r.Constraints = notes
 	// Range: the same layout with the speed at its low/high spread, the
 	// step efficiency at ± its uncertainty and the failure rate doubled or
 	// halved.
@@ -175,18 +233,33 @@ func Forecast(in Input) (Result, error) {
 	}{{in.Speed.Hi, 1 + StepEfficiencySpread, 2}, {in.Speed.Lo, 1 - StepEfficiencySpread, 0.5}} {
 		alt := in
 		alt.Speed = in.Speed.scaled(side.speed)
+		alt.LinearSpeed = in.LinearSpeed.scaled(side.speed)
 		if alt.MTBFGPUHours > 0 {
 			alt.MTBFGPUHours *= side.mtbf
 		}
-		ah := hwFor(alt, min(0.98, in.StepEfficiency*side.eff))
-		ar := assemble(alt, l, modelStep(alt.Model, l, alt.Kernels, alt.Speed, ah), ah)
+		ae := envFor(alt, min(0.98, in.StepEfficiency*side.eff))
+		ar := assemble(alt, l, ae.modelStep(l), ae)
 		if side.mtbf > 1 {
 			r.DaysLow, r.CostUSDLow = ar.Days, ar.CostUSD
 		} else {
 			r.DaysHigh, r.CostUSDHigh = ar.Days, ar.CostUSD
 		}
 	}
+	if err := r.check(); err != nil {
+		return Result{}, err
+	}
 	return r, nil
+}
+
+// check refuses a result with a non-finite or negative figure.
+func (r Result) check() error {
+	for name, v := range map[string]float64{"days": r.Days, "cost": r.CostUSD, "gpu-hours": r.GPUHours, "step": r.StepSeconds,
+		"energy": r.EnergyMWh, "days range": r.DaysHigh, "cost range": r.CostUSDHigh, "tflops": r.PerGPUTFLOPS} {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e30 {
+			return fmt.Errorf("the forecast's %s is %g: the inputs are beyond what the model can describe", name, v)
+		}
+	}
+	return nil
 }
 
 // normalise fills defaults and checks the input.
@@ -195,9 +268,18 @@ func normalise(in Input) (Input, error) {
 	if err := m.Validate(); err != nil {
 		return in, err
 	}
+	for _, f := range []struct {
+		name     string
+		v, limit int
+	}{{"layers", m.Layers, ModelLimits["layers"]}, {"hidden", m.Hidden, ModelLimits["hidden"]}, {"heads", m.Heads, ModelLimits["heads"]},
+		{"ffn", m.FFN, ModelLimits["ffn"]}, {"vocab", m.Vocab, ModelLimits["vocab"]}, {"seq", m.Seq, ModelLimits["seq"]}} {
+		if f.v > f.limit {
+			return in, fmt.Errorf("%s %d: more than %d, beyond any model this forecast describes", f.name, f.v, f.limit)
+		}
+	}
 	_, active := m.Params()
-	if in.Tokens < 0 || math.IsNaN(in.Tokens) || math.IsInf(in.Tokens, 0) {
-		return in, fmt.Errorf("tokens %g must be > 0", in.Tokens)
+	if in.Tokens < 0 || math.IsNaN(in.Tokens) || math.IsInf(in.Tokens, 0) || in.Tokens > 1e18 {
+		return in, fmt.Errorf("tokens %g must be > 0 and at most 1e18", in.Tokens)
 	}
 	if in.Tokens == 0 {
 		in.Tokens = TokensPerParam * active
@@ -206,26 +288,44 @@ func normalise(in Input) (Input, error) {
 	if in.GPUs <= 0 {
 		return in, fmt.Errorf("gpus %d must be > 0", in.GPUs)
 	}
+	if in.GPUs > MaxGPUs {
+		return in, fmt.Errorf("gpus %d: more than %d, beyond any cluster this forecast describes", in.GPUs, MaxGPUs)
+	}
 	if in.DType == 0 {
 		in.DType = kernels.BF16
 	}
-	if in.Speed.Large <= 0 {
+	if in.Speed.Large <= 0 || math.IsNaN(in.Speed.Large) || math.IsInf(in.Speed.Large, 0) {
 		return in, fmt.Errorf("no per-device speed")
+	}
+	if in.Speed.Large < 1e9 {
+		return in, fmt.Errorf("per-device speed %.3g FLOP/s: below 1 GFLOP/s, no training run finishes", in.Speed.Large)
+	}
+	if in.LinearSpeed.Large <= 0 {
+		in.LinearSpeed = in.Speed
 	}
 	if in.Hardware.Domain <= 0 {
 		in.Hardware.Domain = 8
 	}
 	if in.StepEfficiency <= 0 {
-		in.StepEfficiency = DefaultStepEfficiency
+		eff, src := StepEfficiencyFor(in.Hardware.GPU.Name)
+		in.StepEfficiency = eff
 		if in.Speed.StepEfficiency > 0 {
 			in.StepEfficiency = in.Speed.StepEfficiency
+			src = "measured in a block step of the results file"
 		}
+		in.Sources = append(in.Sources, fmt.Sprintf("step efficiency %.2f: %s", in.StepEfficiency, src))
+	} else {
+		in.Sources = append(in.Sources, fmt.Sprintf("step efficiency %.2f: given", in.StepEfficiency))
 	}
-	if in.StepEfficiency > 1 {
+	if in.StepEfficiency > 1 || math.IsNaN(in.StepEfficiency) {
 		return in, fmt.Errorf("step efficiency %g must be <= 1", in.StepEfficiency)
 	}
-	if in.BatchTokens <= 0 {
-		in.BatchTokens = DefaultGlobalBatchTokens
+	if in.BatchTokens < 0 || in.BatchTokens > 1<<36 {
+		return in, fmt.Errorf("global batch %d tokens: want 1 to %d", in.BatchTokens, 1<<36)
+	}
+	if in.BatchTokens == 0 {
+		in.BatchTokens = max(DefaultGlobalBatchTokens, MinTokensPerGPU*in.GPUs)
+		in.Sources = append(in.Sources, fmt.Sprintf("global batch: %d tokens aimed for, the larger of 4Mi tokens and %d tokens per GPU (Llama 3 405B: 16M tokens on 16,384 GPUs); rounded up to whole micro-batches per data-parallel rank", in.BatchTokens, MinTokensPerGPU))
 	}
 	if in.PUE == 0 {
 		in.PUE = DefaultPUE
@@ -242,12 +342,44 @@ func normalise(in Input) (Input, error) {
 	if in.RestartMinutes == 0 {
 		in.RestartMinutes = DefaultRestartMinutes
 	}
-	if in.PUE < 1 || in.GridIntensity < 0 || in.CheckpointMinutes < 0 || in.RestartMinutes < 0 || in.PowerW < 0 {
-		return in, fmt.Errorf("pue must be >= 1; grid intensity, checkpoint, restart and power >= 0")
+	if in.DetectMinutes == 0 {
+		in.DetectMinutes = DefaultDetectMinutes
+	}
+	if in.Jitter == 0 {
+		in.Jitter = DefaultJitter
+	}
+	for name, v := range map[string]float64{"pue": in.PUE, "grid intensity": in.GridIntensity, "checkpoint interval": in.CheckpointMinutes,
+		"restart": in.RestartMinutes, "detect": in.DetectMinutes, "power": in.PowerW, "mtbf": in.MTBFGPUHours, "checkpoint write": in.CheckpointWriteMinutes} {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1e12 {
+			return in, fmt.Errorf("%s %g: not a usable number", name, v)
+		}
+	}
+	if in.PUE < 1 || in.GridIntensity < 0 || in.CheckpointMinutes < 0 || in.RestartMinutes < 0 || in.PowerW < 0 || in.DetectMinutes < 0 || in.CheckpointWriteMinutes < 0 {
+		return in, fmt.Errorf("pue must be >= 1; grid intensity, checkpoint, restart, detection and power >= 0")
+	}
+	k := in.Kernels
+	for name, v := range map[string]float64{"grad overlap": k.GradOverlap, "tp overlap": k.TPOverlap, "cp overlap": k.CPOverlap, "ep overlap": k.EPOverlap, "pp overlap": k.PPOverlap} {
+		if !(v >= 0 && v <= 1) {
+			return in, fmt.Errorf("%s %g: want a fraction in [0, 1]", name, v)
+		}
+	}
+	if !(k.SMReserve >= 0 && k.SMReserve < 0.9) {
+		return in, fmt.Errorf("sm reserve %g: want a fraction in [0, 0.9)", k.SMReserve)
 	}
 	l := in.Layout
-	if l.TP < 0 || l.PP < 0 || l.DP < 0 || l.CP < 0 || l.MicroBatch < 0 || l.GlobalBatch < 0 || l.VirtualStages < 0 || l.ZeRO < 0 || l.ZeRO > 3 {
+	if l.TP < 0 || l.PP < 0 || l.DP < 0 || l.CP < 0 || l.EP < 0 || l.MicroBatch < 0 || l.GlobalBatch < 0 || l.VirtualStages < 0 || l.ZeRO < 0 || l.ZeRO > 3 {
 		return in, fmt.Errorf("layout %+v: values must be >= 0, zero 0..3", l)
+	}
+	for name, v := range map[string]int{"tp": l.TP, "pp": l.PP, "dp": l.DP, "cp": l.CP, "ep": l.EP, "micro-batch": l.MicroBatch, "virtual stages": l.VirtualStages} {
+		if v > in.GPUs && name != "micro-batch" && name != "virtual stages" {
+			return in, fmt.Errorf("%s %d is more than the %d GPUs", name, v, in.GPUs)
+		}
+		if v > 1<<20 {
+			return in, fmt.Errorf("%s %d: too large", name, v)
+		}
+	}
+	if l.GlobalBatch > 0 && float64(l.GlobalBatch)*float64(m.Seq) > 1<<36 {
+		return in, fmt.Errorf("global batch %d sequences x %d tokens: more than %d tokens per step", l.GlobalBatch, m.Seq, int64(1)<<36)
 	}
 	if l.TP > 0 && l.PP > 0 && l.DP > 0 && max(l.CP, 1)*l.TP*l.PP*l.DP != in.GPUs {
 		return in, fmt.Errorf("layout tp %d x pp %d x dp %d x cp %d = %d, not the %d GPUs", l.TP, l.PP, l.DP, max(l.CP, 1), max(l.CP, 1)*l.TP*l.PP*l.DP, in.GPUs)
@@ -261,15 +393,27 @@ func normalise(in Input) (Input, error) {
 	if l.PP > m.Layers {
 		return in, fmt.Errorf("pp %d is more than the model's %d layers", l.PP, m.Layers)
 	}
-	switch l.Recompute {
-	case "", "none", "selective", "full":
+	a := archOf(m)
+	if l.EP > 1 && (a.experts == 0 || a.experts%l.EP != 0) {
+		return in, fmt.Errorf("ep %d: the model has %d routed experts (ep must divide them)", l.EP, a.experts)
+	}
+	switch l.Schedule {
+	case "", "1f1b", "interleaved", "zero-bubble", "dualpipe":
 	default:
-		return in, fmt.Errorf("recompute %q: want none, selective or full", l.Recompute)
+		return in, fmt.Errorf("schedule %q: want 1f1b, interleaved, zero-bubble or dualpipe", l.Schedule)
+	}
+	if l.Schedule == "dualpipe" && l.PP > 0 && l.PP%2 != 0 {
+		return in, fmt.Errorf("schedule dualpipe needs an even pp, not %d", l.PP)
+	}
+	switch l.Recompute {
+	case "", "none", "selective", "op", "full":
+	default:
+		return in, fmt.Errorf("recompute %q: want none, selective, op or full", l.Recompute)
 	}
 	return in, nil
 }
 
-func hwFor(in Input, eff float64) hw {
+func envFor(in Input, eff float64) env {
 	h := in.Hardware
 	intra := h.IntraGBps / 2 * 1e9 * LinkEfficiency
 	inter := h.InterGBps * 1e9 * LinkEfficiency
@@ -280,17 +424,29 @@ func hwFor(in Input, eff float64) hw {
 		inter = intra
 	}
 	elem := in.DType.Size()
-	return hw{domain: h.Domain, intraBps: intra, interBps: inter, memoryBytes: h.GPU.MemoryGB * 1e9, elem: elem, stepEfficient: eff}
+	lin := elem
+	if elem < 2 {
+		elem = 2 // attention and the output layer stay in bf16
+	}
+	jit := in.Jitter
+	if jit < 0 {
+		jit = 0
+	}
+	return env{m: in.Model, a: archOf(in.Model), k: in.Kernels, sp: in.Speed, lsp: in.LinearSpeed, nodeLimit: in.MoENodeLimit, gpus: in.GPUs, jitter: jit,
+		h: hw{domain: h.Domain, intraBps: intra, interBps: inter, a2aIntraBps: h.AllToAllIntraGBps * 1e9, a2aInterBps: h.AllToAllInterGBps * 1e9,
+			memoryBytes: h.GPU.MemoryGB * 1e9, elem: elem, linElem: lin, stepEfficient: eff}}
 }
 
 // Recomputes are the activation-recomputation choices.
-var Recomputes = []string{"none", "selective", "full"}
+var Recomputes = []string{"none", "selective", "op", "full"}
 
 // chooseLayout evaluates every layout allowed by the fixed fields and
-// returns the fastest that fits in memory.
-func chooseLayout(in Input, h hw) (Layout, step, error) {
+// returns the one with the least time per token that fits in memory,
+// with notes on what memory forced.
+func chooseLayout(in Input, e env) (Layout, step, []string, error) {
 	fix := in.Layout
 	m := in.Model
+	a := e.a
 	n := in.GPUs
 	opts := func(fixed int, all []int) []int {
 		if fixed > 0 {
@@ -299,13 +455,13 @@ func chooseLayout(in Input, h hw) (Layout, step, error) {
 		return all
 	}
 	var tps []int
-	for t := 1; t <= min(h.domain, 64, n); t *= 2 {
+	for t := 1; t <= min(e.h.domain, 64, n); t *= 2 {
 		if m.Heads%t == 0 {
 			tps = append(tps, t)
 		}
 	}
 	var cps []int
-	for c := 1; c <= 16; c *= 2 {
+	for c := 1; c <= 32; c *= 2 {
 		if m.Seq%c == 0 && (c == 1 || m.Seq/c >= 4096) {
 			cps = append(cps, c)
 		}
@@ -318,10 +474,27 @@ func chooseLayout(in Input, h hw) (Layout, step, error) {
 	if in.FixZeRO || fix.ZeRO > 0 {
 		zeros = []int{fix.ZeRO}
 	}
-	var best Layout
-	var bestStep step
-	found := false
-	var smallest float64 = math.Inf(1)
+	scheds := []string{"1f1b", "interleaved"}
+	if fix.Schedule != "" {
+		scheds = []string{fix.Schedule}
+	}
+	type pick struct {
+		l     Layout
+		st    step
+		cost  float64
+		found bool
+	}
+	var best, free, noRecompute pick
+	smallest, smallestNone := math.Inf(1), math.Inf(1)
+	consider := func(l Layout, st step, p *pick, fits bool) {
+		if !fits {
+			return
+		}
+		c := st.total() / float64(l.GlobalBatch*m.Seq)
+		if !p.found || c < p.cost*(1-1e-9) {
+			*p = pick{l, st, c, true}
+		}
+	}
 	for _, t := range opts(fix.TP, tps) {
 		for _, c := range opts(fix.CP, cps) {
 			if n%(t*c) != 0 {
@@ -342,38 +515,91 @@ func chooseLayout(in Input, h hw) (Layout, step, error) {
 				if fix.DP > 0 && fix.DP != d {
 					continue
 				}
-				for _, b := range opts(fix.MicroBatch, []int{1, 2, 4, 8}) {
-					gb := fix.GlobalBatch
-					if gb > 0 {
-						if gb%(d*b) != 0 {
-							continue
+				eps := []int{1}
+				if a.experts > 0 {
+					eps = nil
+					for ep := 1; ep <= a.experts && ep <= d*t*c; ep *= 2 {
+						if a.experts%ep == 0 && (d*t*c)%ep == 0 {
+							eps = append(eps, ep)
 						}
-					} else {
-						gb = ceilDiv(ceilDiv(in.BatchTokens, m.Seq), d*b) * d * b
 					}
-					micro := gb / (d * b)
-					vs := []int{1}
-					if p > 1 && m.Layers%p == 0 && micro%p == 0 {
-						per := m.Layers / p
-						vs = nil
-						for v := 1; v <= per; v++ {
-							if per%v == 0 {
-								vs = append(vs, v)
+				}
+				mbs := []int{1, 2, 4, 8}
+				if gb := fix.GlobalBatch; gb > 0 && gb%d == 0 {
+					// A given batch: every micro-batch that divides a
+					// rank's share, up to 64 sequences.
+					mbs = nil
+					for b := 1; b <= min(gb/d, 64); b++ {
+						if (gb/d)%b == 0 {
+							mbs = append(mbs, b)
+						}
+					}
+				}
+				for _, ep := range opts(fix.EP, eps) {
+					if (d*t*c)%ep != 0 {
+						continue
+					}
+					for _, b := range opts(fix.MicroBatch, mbs) {
+						gb := fix.GlobalBatch
+						if gb > 0 {
+							if gb%(d*b) != 0 {
+								continue
 							}
+						} else {
+							// The batch may grow to whole micro-batches, but a
+							// micro-batch larger than a rank's share of the
+							// batch aimed for would inflate it: skipped.
+							target := ceilDiv(in.BatchTokens, m.Seq)
+							if b > 1 && d*b > max(target, d) {
+								continue
+							}
+							gb = ceilDiv(target, d*b) * d * b
 						}
-					}
-					for _, v := range opts(fix.VirtualStages, vs) {
-						for _, r := range recs {
-							for _, z := range zeros {
-								l := Layout{TP: t, PP: p, DP: d, CP: c, MicroBatch: b, GlobalBatch: gb,
-									GlobalBatchTokens: gb * m.Seq, VirtualStages: v, Recompute: r, ZeRO: z}
-								st := modelStep(m, l, in.Kernels, in.Speed, h)
-								smallest = min(smallest, st.memory)
-								if st.memory > UsableMemory*h.memoryBytes {
+						for _, sch := range scheds {
+							var vs []int
+							switch {
+							case p == 1 && sch != "1f1b":
+								continue
+							case sch == "interleaved":
+								for v := 2; v <= min(m.Layers/p, 16); v++ {
+									vs = append(vs, v)
+								}
+							case sch == "dualpipe":
+								if p%2 != 0 || m.Layers < 2*p {
 									continue
 								}
-								if !found || st.total() < bestStep.total()*(1-1e-9) {
-									best, bestStep, found = l, st, true
+								vs = []int{2}
+							default:
+								vs = []int{1}
+							}
+							for _, v := range opts(fix.VirtualStages, vs) {
+								for _, r := range recs {
+									for _, z := range zeros {
+										l := Layout{TP: t, PP: p, DP: d, CP: c, EP: ep, MicroBatch: b, GlobalBatch: gb, GlobalBatchTokens: gb * m.Seq,
+											Schedule: sch, VirtualStages: v, Recompute: r, ZeRO: z}
+										dense := e.layer(l, false)
+										var moe cost
+										if a.moeLayers > 0 {
+											moe = e.layer(l, true)
+										}
+										mem := e.memory(l, dense, moe, float64(gb)/float64(d*b))
+										smallest = min(smallest, mem)
+										if r == "none" {
+											smallestNone = min(smallestNone, mem)
+										}
+										fits := mem <= UsableMemory*e.h.memoryBytes
+										if !fits && free.found {
+											// Only evaluate the step of a layout that does
+											// not fit when it might be the fastest of all.
+											continue
+										}
+										st := e.modelStep(l)
+										consider(l, st, &best, fits)
+										consider(l, st, &free, true)
+										if r == "none" {
+											consider(l, st, &noRecompute, fits)
+										}
+									}
 								}
 							}
 						}
@@ -382,13 +608,39 @@ func chooseLayout(in Input, h hw) (Layout, step, error) {
 			}
 		}
 	}
-	if !found {
+	if !best.found {
 		if math.IsInf(smallest, 1) {
-			return best, bestStep, fmt.Errorf("%w: no layout of %d GPUs matches tp %d, pp %d, dp %d, cp %d, micro-batch %d, global batch %d", ErrNoLayout, n, fix.TP, fix.PP, fix.DP, fix.CP, fix.MicroBatch, fix.GlobalBatch)
+			return Layout{}, step{}, nil, fmt.Errorf("%w: no layout of %d GPUs matches tp %d, pp %d, dp %d, cp %d, ep %d, micro-batch %d, global batch %d, schedule %q", ErrNoLayout, n, fix.TP, fix.PP, fix.DP, fix.CP, fix.EP, fix.MicroBatch, fix.GlobalBatch, fix.Schedule)
 		}
-		return best, bestStep, fmt.Errorf("%w: model %s needs at least %.0f GB per GPU in the best layout of %d GPUs, the %s has %.0f GB (%.0f %% usable)", ErrNoLayout, m.Name, smallest/1e9, n, in.Hardware.GPU.Name, h.memoryBytes/1e9, 100*UsableMemory)
+		return Layout{}, step{}, nil, fmt.Errorf("%w: model %s needs at least %.0f GB per GPU in the best layout of %d GPUs, the %s has %.0f GB (%.0f %% usable)", ErrNoLayout, m.Name, smallest/1e9, n, in.Hardware.GPU.Name, e.h.memoryBytes/1e9, 100*UsableMemory)
 	}
-	return best, bestStep, nil
+	var notes []string
+	if free.found && free.cost < best.cost*(1-1e-6) {
+		notes = append(notes, fmt.Sprintf("memory: the fastest layout regardless of memory (%s) needs %.1f GB per GPU, more than the %.0f GB usable; it would be %.1f %% faster", layoutString(free.l), free.st.memory/1e9, UsableMemory*e.h.memoryBytes/1e9, 100*(best.cost/free.cost-1)))
+	}
+	if best.l.Recompute != "none" && fix.Recompute == "" {
+		usable := UsableMemory * e.h.memoryBytes / 1e9
+		switch {
+		case !noRecompute.found && !math.IsInf(smallestNone, 1):
+			notes = append(notes, fmt.Sprintf("recomputation %s: forced by memory, no layout without recomputation fits in %.0f GB (the smallest needs %.1f GB)", best.l.Recompute, usable, smallestNone/1e9))
+		case noRecompute.found:
+			notes = append(notes, fmt.Sprintf("recomputation %s: chosen for speed, not memory: the best layout without it (%s, %.1f GB) is %.1f %% slower", best.l.Recompute, layoutString(noRecompute.l), noRecompute.st.memory/1e9, 100*(noRecompute.cost/best.cost-1)))
+		}
+	}
+	return best.l, best.st, notes, nil
+}
+
+// layoutString is a compact description of a layout.
+func layoutString(l Layout) string {
+	s := fmt.Sprintf("tp%d pp%d dp%d cp%d", l.TP, l.PP, l.DP, l.CP)
+	if l.EP > 1 {
+		s += fmt.Sprintf(" ep%d", l.EP)
+	}
+	s += fmt.Sprintf(" mb%d %s", l.MicroBatch, l.Schedule)
+	if l.VirtualStages > 1 {
+		s += fmt.Sprintf(" v%d", l.VirtualStages)
+	}
+	return s + fmt.Sprintf(" recompute-%s zero%d", l.Recompute, l.ZeRO)
 }
 
 // hardwareFLOPsPerToken returns the FLOPs one token costs with the given
@@ -396,7 +648,7 @@ func chooseLayout(in Input, h hw) (Layout, step, error) {
 func hardwareFLOPsPerToken(m kernels.Model, recompute string) float64 {
 	model := m.TrainingFLOPsPerToken(false)
 	h := float64(m.Hidden)
-	attn := 4 * float64(m.Layers) * float64(m.Seq) * h // forward attention core
+	attn := m.AttnFLOPsPerToken(false) / 3 // forward attention core
 	switch recompute {
 	case "full":
 		logits := 2 * float64(m.Vocab) * h
@@ -407,46 +659,67 @@ func hardwareFLOPsPerToken(m kernels.Model, recompute string) float64 {
 	return model
 }
 
+// failureFraction is the share of wall time lost to failures: interruptions
+// arrive at GPUs / MTBF per hour and each loses half a checkpoint
+// interval, the detection and the restart; a synchronous checkpoint adds
+// its write time per interval (Kokolis et al. 2025's closed form,
+// ETTR = (1 - rate·(restart + interval/2)) / (1 + write/interval)).
+func failureFraction(in Input) float64 {
+	if in.MTBFGPUHours <= 0 {
+		return 0
+	}
+	rate := float64(in.GPUs) / in.MTBFGPUHours
+	lost := rate * (in.CheckpointMinutes/2 + in.RestartMinutes + in.DetectMinutes) / 60
+	ettr := (1 - lost) / (1 + in.CheckpointWriteMinutes/in.CheckpointMinutes)
+	return 1 - ettr
+}
+
 // assemble turns a layout's step into the result's figures.
-func assemble(in Input, l Layout, st step, h hw) Result {
+func assemble(in Input, l Layout, st step, e env) Result {
 	m := in.Model
 	total, active := m.Params()
 	flopsTok := m.TrainingFLOPsPerToken(false)
 	r := Result{
 		Model: m.Name, Params: total, ActiveParams: active,
 		Tokens: in.Tokens, GPUs: in.GPUs, GPU: in.Hardware.GPU.Name, Instance: in.Hardware.Instance,
-		DType: in.DType.String(), Layout: l, Speed: in.Speed.Text,
+		DType: in.DType.String(), Layout: l, Speed: in.Speed.Text, StepEfficiency: e.h.stepEfficient,
 		MemoryPerGPUGB: st.memory / 1e9, PricePerGPUHour: in.Hardware.PricePerGPUHour,
+	}
+	if in.LinearSpeed.Text != "" && in.LinearSpeed.Text != in.Speed.Text {
+		r.Speed = "linear layers: " + in.LinearSpeed.Text + "; attention, output layer and element-wise: " + in.Speed.Text
 	}
 	r.TotalFLOPs = flopsTok * in.Tokens
 	r.HardwareFLOPs = hardwareFLOPsPerToken(m, l.Recompute) * in.Tokens
-	r.FLOPConvention = fmt.Sprintf("model FLOPs: %.4g per token = 6 x active matmul weights + 12 x layers x seq x hidden for attention (full square, as PaLM and Megatron-LM count); recomputation not counted (hardware FLOPs with recomputation %s: %.4g)", flopsTok, l.Recompute, r.HardwareFLOPs)
+	r.FLOPConvention = fmt.Sprintf("model FLOPs: %.4g per token = 6 x active matmul weights + attention's score and value products with the model's head dimensions (12 x layers x seq x hidden for plain attention; full square, as PaLM and Megatron-LM count); recomputation not counted (hardware FLOPs with recomputation %s: %.4g)", flopsTok, l.Recompute, r.HardwareFLOPs)
 	r.StepSeconds = st.total()
 	tokensPerStep := float64(l.GlobalBatch * m.Seq)
 	r.Steps = in.Tokens / tokensPerStep
 	ideal := r.Steps * r.StepSeconds
+	r.TokensPerSecondPerGPU = tokensPerStep / r.StepSeconds / float64(in.GPUs)
 	r.PerGPUTFLOPS = flopsTok * tokensPerStep / r.StepSeconds / float64(in.GPUs) / 1e12
 	peak := in.Hardware.GPU.PeakTFLOPS[in.DType.String()]
+	bf := in.Hardware.GPU.PeakTFLOPS["bf16"]
+	if bf == 0 {
+		bf = in.Hardware.GPU.PeakTFLOPS["fp16"]
+	}
 	if peak == 0 && in.DType == kernels.BF16 {
-		peak = in.Hardware.GPU.PeakTFLOPS["fp16"]
+		peak = bf
 	}
 	if peak > 0 {
 		r.MFU = r.PerGPUTFLOPS / peak
 	}
-	// Failures: interruptions arrive at GPUs / MTBF per hour; each loses
-	// half a checkpoint interval of work and a restart.
-	var fail float64
-	if in.MTBFGPUHours > 0 {
-		rate := float64(in.GPUs) / in.MTBFGPUHours
-		fail = rate * (in.CheckpointMinutes/2 + in.RestartMinutes) / 60
+	if bf > 0 {
+		r.MFUBF16 = r.PerGPUTFLOPS / bf
 	}
+	fail := failureFraction(in)
 	if fail >= 0.9 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("failures: %.2f interruptions per hour x %.0f min lost each leaves no progress; capped at 90 %% lost — checkpoint more often", float64(in.GPUs)/in.MTBFGPUHours, in.CheckpointMinutes/2+in.RestartMinutes))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("failures: %.2f interruptions per hour x %.0f min lost each leaves no progress; capped at 90 %% lost — checkpoint more often", float64(in.GPUs)/in.MTBFGPUHours, in.CheckpointMinutes/2+in.RestartMinutes+in.DetectMinutes))
 		fail = 0.9
 	}
 	wall := ideal / (1 - fail)
 	s := (1 - fail) / r.StepSeconds
-	r.Breakdown = Breakdown{Compute: st.compute * s, TPComm: st.tpComm * s, PPBubble: st.ppBubble * s, DPCommExposed: st.dpExposed * s, Failures: fail}
+	r.Breakdown = Breakdown{Compute: st.compute * s, Recompute: st.recompute * s, TPComm: st.tpComm * s, CPComm: st.cpComm * s, EPComm: st.epComm * s,
+		PPBubble: st.ppBubble * s, DPCommExposed: st.dpExposed * s, ScaleLoss: st.scaleLoss * s, Failures: fail}
 	r.Days = wall / 86400
 	r.GPUHours = wall / 3600 * float64(in.GPUs)
 	r.CostUSD = r.GPUHours * in.Hardware.PricePerGPUHour
@@ -459,18 +732,20 @@ func assemble(in Input, l Layout, st step, h hw) Result {
 	r.EnergyMWh = r.GPUHours * power * in.PUE / 1e6
 	r.CO2Tonnes = r.EnergyMWh * in.GridIntensity / 1000
 	r.EUAIAct = euAIAct(r)
+	k := in.Kernels
 	r.Sources = append(r.Sources, in.Sources...)
 	r.Sources = append(r.Sources,
-		"speed: "+in.Speed.Text,
-		fmt.Sprintf("step efficiency %.2f: fraction of kernel-level speed a whole step achieves (default %.2f calibrated on Megatron-LM Table 1, Narayanan et al. 2021; range ±%.0f %%)", in.StepEfficiency, DefaultStepEfficiency, 100*StepEfficiencySpread),
+		"speed: "+r.Speed,
+		fmt.Sprintf("step efficiency %.2f of kernel-level speed for a whole step (range ±%.0f %%); A100 %.2f fitted on Megatron-LM Table 1 (Narayanan et al. 2021) with communication exposed, Hopper %.2f fitted on the Megatron-Core r0.8 H100 weak-scaling table with overlap modelled, Blackwell uses Hopper's (validated only)", e.h.stepEfficient, 100*StepEfficiencySpread, DefaultStepEfficiency, HopperStepEfficiency),
 		fmt.Sprintf("links: %.0f %% of nominal bandwidth achieved (assumption); intra-node %.0f GB/s per GPU per direction, inter-node %.1f GB/s per GPU", 100*LinkEfficiency, in.Hardware.IntraGBps/2, in.Hardware.InterGBps),
-		fmt.Sprintf("kernels: flash attention %v, sequence parallel %v, %.0f %% of the gradient reduction overlapped with backward (assumption)", in.Kernels.FlashAttention, in.Kernels.SequenceParallel, 100*in.Kernels.GradOverlap),
-		fmt.Sprintf("memory: weights, gradients and Adam states 16 bytes per parameter sharded by ZeRO stage (Rajbhandari et al. 2020), activations per Korthikanti et al. 2022, %.0f %% of GPU memory usable (assumption)", 100*UsableMemory),
+		fmt.Sprintf("kernels: flash attention %v, sequence parallel %v; overlap assumptions (fraction of each communication hidden behind compute): dp %.2f, tp %.2f, cp %.2f, ep %.2f (DualPipe %.2f), pp sends %.2f; %.0f %% of SMs reserved for communication", k.FlashAttention, k.SequenceParallel, k.GradOverlap, k.TPOverlap, k.CPOverlap, k.EPOverlap, DualPipeEPOverlap, k.PPOverlap, 100*k.SMReserve),
+		fmt.Sprintf("memory: bf16 weights and gradients, fp32 master weights and Adam moments (16 bytes per parameter, sharded by ZeRO stage; Rajbhandari et al. 2020), activations per architecture (gated MLP width, GQA/MLA K/V, dropout only where the model trains with it; stage outputs freed once sent), %.0f %% of GPU memory usable (assumption)", 100*UsableMemory),
+		fmt.Sprintf("scale loss: the slowest of %d GPUs, jitter %.3f x sqrt(2 ln N) (assumption)", in.GPUs, e.jitter),
 		powerSrc,
 		fmt.Sprintf("PUE %.2f (default %.1f, assumption); grid %.0f gCO2/kWh (default implied by Llama 2: 539 tCO2eq over 3,311,616 GPU-hours at 400 W)", in.PUE, DefaultPUE, in.GridIntensity),
 	)
 	if in.MTBFGPUHours > 0 {
-		r.Sources = append(r.Sources, fmt.Sprintf("failures: MTBF %.0f GPU-hours per GPU (default %.0f from Llama 3: 419 unexpected interruptions in 54 days on 16,384 GPUs), checkpoint every %.0f min, restart %.0f min (assumptions)", in.MTBFGPUHours, DefaultMTBFGPUHours, in.CheckpointMinutes, in.RestartMinutes))
+		r.Sources = append(r.Sources, fmt.Sprintf("failures: MTBF %.0f GPU-hours per GPU (default %.0f from Llama 3: 419 unexpected interruptions in 54 days on 16,384 GPUs); each loses half of a %.0f min checkpoint interval, %.0f min detection and %.0f min restart (defaults give Llama 3's >90 %% effective training time at 16,384 GPUs)", in.MTBFGPUHours, DefaultMTBFGPUHours, in.CheckpointMinutes, in.DetectMinutes, in.RestartMinutes))
 	} else {
 		r.Sources = append(r.Sources, "failures: not modelled")
 	}
@@ -480,17 +755,14 @@ func assemble(in Input, l Layout, st step, h hw) Result {
 	if in.Hardware.GPU.TDPW == 0 && in.PowerW == 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the catalog has no TDP for %s: energy not estimated (pass --power)", in.Hardware.GPU.Name))
 	}
-	if m.Experts > 0 {
-		r.Warnings = append(r.Warnings, "mixture of experts: compute uses the active experts, memory all experts; expert-parallel all-to-all traffic is not modelled")
-	}
 	if l.GlobalBatch*m.Seq > 2*in.BatchTokens && in.Layout.GlobalBatch == 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("global batch raised to %d sequences (%d tokens) so every data-parallel rank gets a micro-batch", l.GlobalBatch, l.GlobalBatch*m.Seq))
 	}
 	if micro := l.GlobalBatch / (l.DP * l.MicroBatch); l.PP > 1 && micro < 2*l.PP {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("only %d micro-batches per pipeline for %d stages: the bubble is large; a larger --global-batch-tokens would shrink it", micro, l.PP))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("only %d micro-batches per pipeline for %d stages (fewer than 2 x pp): the bubble is %.1f %% of the time; a larger --global-batch-tokens would shrink it", micro, l.PP, 100*r.Breakdown.PPBubble))
 	}
 	r.Warnings = append(r.Warnings, in.Warnings...)
-	r.Explain = explain(in, l, st, r, fail)
+	r.Explain = explain(in, l, st, r, fail, e)
 	return r
 }
 
@@ -502,21 +774,30 @@ func euAIAct(r Result) EUAIAct {
 	return EUAIAct{false, fmt.Sprintf("Training compute %.3g FLOPs is below the 10^25 presumption threshold of Article 51(2) of Regulation (EU) 2024/1689. %s", r.TotalFLOPs, annex)}
 }
 
-func explain(in Input, l Layout, st step, r Result, fail float64) []string {
+func explain(in Input, l Layout, st step, r Result, fail float64, e env) []string {
 	m := in.Model
+	k := in.Kernels
 	micro := l.GlobalBatch / (l.DP * l.MicroBatch)
+	ov := k.EPOverlap
+	if l.Schedule == "dualpipe" {
+		ov = max(ov, DualPipeEPOverlap)
+	}
 	lines := []string{
-		fmt.Sprintf("model FLOPs per token = 6 x active matmul weights + 12 x L x s x h = %.4g (L=%d, s=%d, h=%d)", m.TrainingFLOPsPerToken(false), m.Layers, m.Seq, m.Hidden),
+		fmt.Sprintf("model FLOPs per token = 6 x active matmul weights + attention score and value products (12 x L x s x h for plain attention) = %.4g (L=%d, s=%d, h=%d)", m.TrainingFLOPsPerToken(false), m.Layers, m.Seq, m.Hidden),
 		fmt.Sprintf("total = FLOPs/token x tokens = %.4g x %.4g = %.4g FLOPs", m.TrainingFLOPsPerToken(false), in.Tokens, r.TotalFLOPs),
-		fmt.Sprintf("layout: tp %d x pp %d x dp %d x cp %d = %d GPUs; micro-batch %d, global batch %d sequences, m = %d micro-batches per pipeline, v = %d, recompute %s, ZeRO-%d; %.1f GB per GPU", l.TP, l.PP, l.DP, l.CP, r.GPUs, l.MicroBatch, l.GlobalBatch, micro, l.VirtualStages, l.Recompute, l.ZeRO, st.memory/1e9),
-		fmt.Sprintf("compute: each GEMM at the device's speed for its shape (N or K divided by tp = %d), attention core and element-wise traffic / memory bandwidth, all / step efficiency %.2f: %.4g s per step", l.TP, in.StepEfficiency, st.compute),
-		fmt.Sprintf("tp comm: %s all-reduces per layer per micro-batch of b x s x h x 2 bytes, ring cost 2(t-1)/t x bytes / link bandwidth: %.4g s per step", map[bool]string{true: "6", false: "4"}[l.Recompute == "full"], st.tpComm),
-		fmt.Sprintf("pp bubble: (p-1)/v x stage time = (%d-1)/%d per step, i.e. (p-1)/(v x m) = %.4f of compute, plus point-to-point sends: %.4g s", l.PP, l.VirtualStages, float64(l.PP-1)/float64(l.VirtualStages*micro), st.ppBubble),
-		fmt.Sprintf("dp comm: %s x (d-1)/d x gradient bytes / inter-node bandwidth, %.0f %% overlapped with backward: %.4g s exposed", map[bool]string{true: "3", false: "2"}[l.ZeRO == 3], 100*in.Kernels.GradOverlap, st.dpExposed),
-		fmt.Sprintf("step = %.4g s; steps = tokens / (global batch x s) = %.4g; per-GPU = FLOPs/token x tokens per step / step / GPUs = %.1f TFLOP/s, MFU %.1f %%", r.StepSeconds, r.Steps, r.PerGPUTFLOPS, 100*r.MFU),
+		fmt.Sprintf("layout: tp %d x pp %d x dp %d x cp %d = %d GPUs, ep %d; micro-batch %d, global batch %d sequences, m = %d micro-batches per pipeline, schedule %s, v = %d, recompute %s, ZeRO-%d; %.1f GB per GPU", l.TP, l.PP, l.DP, l.CP, r.GPUs, l.EP, l.MicroBatch, l.GlobalBatch, micro, l.Schedule, l.VirtualStages, l.Recompute, l.ZeRO, st.memory/1e9),
+		fmt.Sprintf("compute: each GEMM at the device's speed for its shape (N or K divided by tp = %d; routed experts at their routed tokens), attention core and element-wise traffic / memory bandwidth, all / step efficiency %.2f x (1 - sm reserve %.2f): %.4g s per step, recompute %.4g s", l.TP, e.h.stepEfficient, k.SMReserve, st.compute, st.recompute),
+		fmt.Sprintf("stages: layers and the output layer split over the %d devices of the pipeline minimising the slowest (uneven stages allowed; the last stage holds fewer layers), each device's share in %d chunks; slowest device %.4g s per micro-batch", l.PP, l.VirtualStages, st.stage),
+		fmt.Sprintf("tp comm: %s all-gathers + reduce-scatters per layer per micro-batch of b x s x h x 2 bytes, ring cost 2(t-1)/t x bytes / link bandwidth, %.0f %% overlapped (tp overlap, never more than the GEMMs): %.4g s exposed", map[bool]string{true: "6", false: "4"}[l.Recompute == "full"], 100*k.TPOverlap, st.tpComm),
+		fmt.Sprintf("cp comm: K/V ring, (c-1) x tokens x kv width x 2 bytes per pass, 3 passes, %.0f %% overlapped with attention (load-balanced causal chunks): %.4g s exposed", 100*k.CPOverlap, st.cpComm),
+		fmt.Sprintf("ep comm: dispatch + combine all-to-all per MoE layer forward and backward, tokens x topK x hidden, NVLink inside %d GPUs, network beyond with node limit %d, %.0f %% overlapped: %.4g s exposed", e.h.domain, in.MoENodeLimit, 100*ov, st.epComm),
+		fmt.Sprintf("pp bubble: %s schedule, %.3g x slowest stage time ((p-1) 1f1b, (p-1)/v interleaved, (p-1)/3 zero-bubble, (p/2-1)/6 dualpipe), i.e. %.4f of compute, plus point-to-point sends %.0f %% overlapped: %.4g s", l.Schedule, bubbleStages(l.Schedule, l.PP, l.VirtualStages), bubbleStages(l.Schedule, l.PP, l.VirtualStages)/math.Max(1, float64(micro)), 100*k.PPOverlap, st.ppBubble),
+		fmt.Sprintf("dp comm: reduce-scatter + all-gather (ZeRO-3: gathers every micro-batch) of (d-1)/d x bytes over the dp x cp replicas (experts over dp x tp x cp / ep), %.0f %% overlapped, at most one micro-batch's compute: %.4g s of %.4g exposed", 100*k.GradOverlap, st.dpExposed, st.dpRaw),
+		fmt.Sprintf("scale loss: step x jitter %.3f x sqrt(2 ln %d) = %.4g s", e.jitter, r.GPUs, st.scaleLoss),
+		fmt.Sprintf("step = %.4g s; steps = tokens / (global batch x s) = %.4g; %.0f tokens/s per GPU; per-GPU = FLOPs/token x tokens per step / step / GPUs = %.1f TFLOP/s, MFU %.1f %% (%.1f %% of bf16 peak)", r.StepSeconds, r.Steps, r.TokensPerSecondPerGPU, r.PerGPUTFLOPS, 100*r.MFU, 100*r.MFUBF16),
 	}
 	if in.MTBFGPUHours > 0 {
-		lines = append(lines, fmt.Sprintf("failures: %d GPUs / %.0f GPU-hours MTBF = %.3f interruptions per hour x (%.0f/2 + %.0f) min = %.1f %% of wall time lost", r.GPUs, in.MTBFGPUHours, float64(r.GPUs)/in.MTBFGPUHours, in.CheckpointMinutes, in.RestartMinutes, 100*fail))
+		lines = append(lines, fmt.Sprintf("failures: %d GPUs / %.0f GPU-hours MTBF = %.3f interruptions per hour x (%.0f/2 + %.0f + %.0f) min = %.1f %% of wall time lost (effective training time %.1f %%)", r.GPUs, in.MTBFGPUHours, float64(r.GPUs)/in.MTBFGPUHours, in.CheckpointMinutes, in.DetectMinutes, in.RestartMinutes, 100*fail, 100*(1-fail)))
 	}
 	lines = append(lines,
 		fmt.Sprintf("days = steps x step / (1 - failures) / 86400 = %.2f; GPU-hours = %.4g", r.Days, r.GPUHours),
@@ -527,7 +808,8 @@ func explain(in Input, l Layout, st step, r Result, fail float64) []string {
 }
 
 // Sweep forecasts the same run at each GPU count; the layout is chosen
-// afresh for each unless in fixes it.
+// afresh for each unless in fixes it. Where more GPUs take more days, the
+// larger run gets a warning naming the cause.
 func Sweep(in Input, gpus []int) ([]Result, error) {
 	var out []Result
 	for _, n := range gpus {
@@ -538,7 +820,38 @@ func Sweep(in Input, gpus []int) ([]Result, error) {
 		}
 		out = append(out, r)
 	}
+	for i := range out {
+		for j := range out {
+			if out[j].GPUs < out[i].GPUs && out[i].Days > out[j].Days {
+				out[i].Warnings = append(out[i].Warnings, slowerBecause(out[j], out[i]))
+				break
+			}
+		}
+	}
 	return out, nil
+}
+
+// slowerBecause says why b (more GPUs) takes longer than a.
+func slowerBecause(a, b Result) string {
+	type part struct {
+		name string
+		a, b float64
+	}
+	secs := func(r Result, f float64) float64 { return f * r.Days * 86400 / r.Steps }
+	ba, bb := a.Breakdown, b.Breakdown
+	parts := []part{{"pipeline bubble", ba.PPBubble, bb.PPBubble}, {"exposed data-parallel communication", ba.DPCommExposed, bb.DPCommExposed},
+		{"tensor-parallel communication", ba.TPComm, bb.TPComm}, {"expert all-to-all", ba.EPComm, bb.EPComm}, {"context-parallel exchange", ba.CPComm, bb.CPComm},
+		{"failures", ba.Failures, bb.Failures}, {"scale loss", ba.ScaleLoss, bb.ScaleLoss}}
+	worst, grow := parts[0], -math.MaxFloat64
+	for _, p := range parts {
+		// Growth of the GPU-seconds spent on this cause per token.
+		g := secs(b, p.b)*float64(b.GPUs)/float64(b.Layout.GlobalBatchTokens) - secs(a, p.a)*float64(a.GPUs)/float64(a.Layout.GlobalBatchTokens)
+		if g > grow {
+			worst, grow = p, g
+		}
+	}
+	return fmt.Sprintf("more GPUs, more days: %d GPUs take %.1f days against %.1f on %d, because the %s grows from %.1f %% to %.1f %% of the time (layout %s vs %s, global batch %d vs %d tokens)",
+		b.GPUs, b.Days, a.Days, a.GPUs, worst.name, 100*worst.a, 100*worst.b, layoutString(b.Layout), layoutString(a.Layout), b.Layout.GlobalBatchTokens, a.Layout.GlobalBatchTokens)
 }
 
 // joinNonEmpty joins the non-empty strings.

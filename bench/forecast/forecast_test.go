@@ -22,25 +22,62 @@ func TestBacktestPublishedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	megatron := 0
+	megatron, fits, validated, shown, unmodelled := 0, 0, 0, 0, 0
 	series := map[string][]Check{}
 	for _, c := range checks {
-		t.Logf("%-28s %-16s published %10.4g predicted %10.4g error %+6.1f%%  %s", c.ID, c.Metric, c.Published, c.Predicted, 100*c.Error, c.Layout)
+		t.Logf("%-34s %-26s published %10.4g predicted %10.4g error %+6.1f%%  %s %s", c.ID, c.Metric, c.Published, c.Predicted, 100*c.Error, c.Layout, c.Unmodelled)
+		if c.Unmodelled != "" {
+			// Listed with its reason, never silently dropped.
+			if len(c.Unmodelled) < 40 {
+				t.Errorf("%s: reason %q says too little", c.ID, c.Unmodelled)
+			}
+			if c.Metric == "" {
+				unmodelled++
+			} else {
+				shown++
+			}
+			continue
+		}
+		// Rows that fit a constant must be within 10 %, every other row
+		// within 20 %, whatever the data file says.
+		tol := 0.20
+		if c.Fit {
+			tol = 0.10
+			fits++
+		} else {
+			validated++
+		}
+		if math.IsNaN(c.Error) || math.Abs(c.Error) > tol {
+			t.Errorf("%s %s: predicted %.4g vs published %.4g: error %+.1f%% beyond %.0f%%", c.ID, c.Metric, c.Predicted, c.Published, 100*c.Error, 100*tol)
+		}
+		if c.Tolerance != tol {
+			t.Errorf("%s %s: data file tolerance %g, want %g (fit %v)", c.ID, c.Metric, c.Tolerance, tol, c.Fit)
+		}
 		if strings.HasPrefix(c.Series, "megatron-") && c.Metric == "tflops_megatron" {
 			megatron++
-			if math.Abs(c.Error) > 0.15 {
-				t.Errorf("%s: predicted %.1f TFLOP/s vs published %.1f: error %+.1f%% beyond 15%%", c.ID, c.Predicted, c.Published, 100*c.Error)
-			}
-		}
-		if !c.Pass {
-			t.Errorf("%s %s: error %+.1f%% beyond its tolerance %.0f%%", c.ID, c.Metric, 100*c.Error, 100*c.Tolerance)
 		}
 		if strings.HasPrefix(c.Series, "megatron-strong") {
 			series[c.Series+"/"+c.Metric] = append(series[c.Series+"/"+c.Metric], c)
 		}
 	}
+	t.Logf("%d fitting checks (within 10 %%), %d validating (within 20 %%), %d shown outside the model, %d rows not modelled", fits, validated, shown, unmodelled)
 	if megatron != 16 {
 		t.Fatalf("%d Megatron weak/strong throughput rows, want 16", megatron)
+	}
+	// Every modern row of shared/reference/published-runs-modern.md is
+	// listed: MC1-10, NM1-6, MB1-5, LS1-5, TT1-6, LF1-4, R1-3.
+	ids := map[string]bool{}
+	for _, c := range checks {
+		ids[strings.SplitN(c.ID, "-", 2)[0]] = true
+	}
+	for _, want := range []string{"mc1", "mc2", "mc3", "mc4", "mc5", "mc6", "mc7", "mc8", "mc9", "mc10", "nm1", "nm2", "nm3", "nm4", "nm5", "nm6",
+		"mb1", "mb2", "mb3", "mb4", "mb5", "ls1", "ls2", "ls3", "ls4", "ls5", "ls1", "tt1", "tt2", "tt3", "tt4", "tt5", "tt6", "lf1", "lf2", "lf3", "lf4", "r1", "r2", "r3"} {
+		if !ids[want] {
+			t.Errorf("modern reference row %s missing from the back-test", want)
+		}
+	}
+	if fits < 19 || validated < 40 {
+		t.Errorf("%d fitting and %d validating checks: rows were dropped", fits, validated)
 	}
 	if len(series) != 4 {
 		t.Fatalf("strong-scaling series %v, want two models x (tflops, days)", len(series))
@@ -111,7 +148,7 @@ func TestForecastArithmetic(t *testing.T) {
 		t.Errorf("cost %g, want GPU-hours x $6.88 = %g", r.CostUSD, want)
 	}
 	b := r.Breakdown
-	if sum := b.Compute + b.TPComm + b.PPBubble + b.DPCommExposed + b.Failures; math.Abs(sum-1) > 1e-9 {
+	if sum := b.Compute + b.Recompute + b.TPComm + b.CPComm + b.EPComm + b.PPBubble + b.DPCommExposed + b.ScaleLoss + b.Failures; math.Abs(sum-1) > 1e-9 {
 		t.Errorf("breakdown sums to %g: %+v", sum, b)
 	}
 	if !(r.DaysLow < r.Days && r.Days < r.DaysHigh && r.CostUSDLow < r.CostUSD && r.CostUSD < r.CostUSDHigh) {
@@ -141,12 +178,12 @@ func TestFailureFraction(t *testing.T) {
 	in := h100Input(t)
 	in.GPUs = 1024
 	in.MTBFGPUHours = 10240 // one interruption every 10 h
-	in.CheckpointMinutes, in.RestartMinutes = 60, 30
+	in.CheckpointMinutes, in.RestartMinutes, in.DetectMinutes = 60, 25, 5
 	r, err := Forecast(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 0.1 per hour x (30 + 30) min = 0.1 of the wall time.
+	// 0.1 per hour x (30 + 25 + 5) min = 0.1 of the wall time.
 	if math.Abs(r.Breakdown.Failures-0.1) > 1e-12 {
 		t.Errorf("failures %g, want 0.1", r.Breakdown.Failures)
 	}
@@ -162,19 +199,28 @@ func TestFailureFraction(t *testing.T) {
 
 func TestPipelineBubble(t *testing.T) {
 	in := h100Input(t)
-	in.Hardware.InterGBps = 1e9 // make point-to-point sends free
+	in.Hardware.InterGBps, in.Hardware.IntraGBps = 1e9, 1e9 // make point-to-point sends free
 	in.GPUs = 8
 	in.MTBFGPUHours = -1
 	in.Layout = Layout{TP: 1, PP: 8, DP: 1, CP: 1, MicroBatch: 1, GlobalBatch: 32, Recompute: "full"}
-	for _, v := range []int{1, 2, 4} {
-		in.Layout.VirtualStages = v
+	for _, c := range []struct {
+		sched string
+		v     int
+		want  float64
+	}{{"1f1b", 1, 7.0 / 32}, {"interleaved", 2, 7.0 / 64}, {"interleaved", 4, 7.0 / 128}, {"zero-bubble", 1, 7.0 / 3 / 32}, {"dualpipe", 2, 3.0 / 6 / 32}} {
+		in.Layout.Schedule, in.Layout.VirtualStages = c.sched, c.v
 		r, err := Forecast(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// bubble / (compute + tp) = (p−1)/(v·m), optimizer time aside.
-		got := r.Breakdown.PPBubble / (r.Breakdown.Compute + r.Breakdown.TPComm)
-		want := 7.0 / float64(v*32)
+		if r.Layout.Schedule != c.sched || r.Layout.VirtualStages != c.v {
+			t.Fatalf("layout %+v, want schedule %s v %d", r.Layout, c.sched, c.v)
+		}
+		// bubble / per-micro-batch work = stages of bubble / m, optimizer
+		// time aside.
+		b := r.Breakdown
+		got := b.PPBubble / (b.Compute + b.Recompute + b.TPComm)
+		want, v := c.want, c.v
 		if math.Abs(got-want)/want > 0.02 {
 			t.Errorf("v=%d: bubble ratio %.4f, want (p-1)/(v·m) = %.4f", v, got, want)
 		}
@@ -327,6 +373,253 @@ func TestModelFromParams(t *testing.T) {
 		}
 		if m.Heads%8 != 0 || !strings.Contains(note, "estimate") {
 			t.Errorf("%g: heads %d, note %q", p, m.Heads, note)
+		}
+	}
+}
+
+func TestAbsurdClusterRefused(t *testing.T) {
+	in := h100Input(t)
+	in.GPUs = 2305843009213693952
+	if _, err := Forecast(in); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("2^61 GPUs: %v", err)
+	}
+	in = h100Input(t)
+	in.Speed.Large = 1e-288
+	if _, err := Forecast(in); err == nil {
+		t.Error("a speed of 1e-288 FLOP/s accepted")
+	}
+}
+
+// TestDevicesBalanceOutputLayer: 16 layers of cost 1 and an output layer
+// of cost 3 on 4 stages: the last stage takes fewer layers, so the
+// slowest stage costs 5, not the 4 + 3 of an even split.
+func TestDevicesBalanceOutputLayer(t *testing.T) {
+	one := cost{compute: 1}
+	out := cost{compute: 3}
+	if got := devices(one, cost{}, out, 16, 0, 4, 1, "1f1b").total(); math.Abs(got-5) > 1e-9 {
+		t.Errorf("slowest stage %g, want 5", got)
+	}
+	// 126 layers on 16 stages (Llama 3 405B): uneven stages, no output
+	// layer: 8 layers on the slowest.
+	if got := devices(one, cost{}, cost{}, 126, 0, 16, 1, "1f1b").total(); got != 8 {
+		t.Errorf("126 layers on 16 stages: slowest %g, want 8", got)
+	}
+	// Interleaved with v = 4: 64 chunks, a device holds 4 of about 2.
+	if got := devices(one, cost{}, cost{}, 126, 0, 16, 4, "interleaved").total(); got < 126.0/16 || got > 9 {
+		t.Errorf("interleaved slowest device %g", got)
+	}
+}
+
+// TestInterleavingAnyLayersAndMicroBatches: 126 layers on 16 stages with
+// 24 micro-batches (neither divides) still interleave, and the bubble
+// shrinks about as 1/v.
+func TestInterleavingAnyLayersAndMicroBatches(t *testing.T) {
+	in := h100Input(t)
+	in.Model, _ = kernels.LookupModel("llama3-405b")
+	in.GPUs = 1024
+	in.MTBFGPUHours = -1
+	in.Layout = Layout{TP: 8, PP: 16, MicroBatch: 1, GlobalBatch: 8 * 24, Recompute: "full", Schedule: "1f1b"}
+	plain, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Layout.Schedule = "interleaved"
+	inter, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := inter.Layout.VirtualStages
+	if v < 2 {
+		t.Fatalf("virtual stages %d for 126 layers on 16 stages", v)
+	}
+	ratio := inter.Breakdown.PPBubble / plain.Breakdown.PPBubble
+	if ratio > 1.5/float64(v) || ratio < 0.5/float64(v) {
+		t.Errorf("bubble interleaved/1f1b = %.3f with v = %d, want about 1/v", ratio, v)
+	}
+	if !(inter.Days < plain.Days) {
+		t.Errorf("interleaved %.1f days, 1f1b %.1f", inter.Days, plain.Days)
+	}
+}
+
+// TestGlobalBatchGrowsWithCluster: 4Mi tokens on a small cluster, 1,024
+// tokens per GPU on a large one, and more GPUs never take more days for
+// Llama 3 405B between 8,192 and 16,384 H100s.
+func TestGlobalBatchGrowsWithCluster(t *testing.T) {
+	in := h100Input(t)
+	in.Model, _ = kernels.LookupModel("llama3-405b")
+	in.Tokens = 15e12
+	rs, err := Sweep(in, []int{8192, 16384})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs[1].Layout.GlobalBatchTokens; got < 16384*MinTokensPerGPU {
+		t.Errorf("16,384 GPUs: global batch %d tokens, want >= %d", got, 16384*MinTokensPerGPU)
+	}
+	if rs[1].Days >= rs[0].Days {
+		t.Errorf("16,384 GPUs %.1f days, 8,192 GPUs %.1f", rs[1].Days, rs[0].Days)
+	}
+	in.GPUs = 64
+	in.Model, _ = kernels.LookupModel("llama3-8b")
+	r, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Layout.GlobalBatchTokens > 2*DefaultGlobalBatchTokens {
+		t.Errorf("64 GPUs: global batch %d tokens", r.Layout.GlobalBatchTokens)
+	}
+}
+
+// TestFP8LinearOnly: fp8 speeds up the linear layers only, so the run is
+// faster than bf16 but by less than the GEMM-rate ratio; MFU is given
+// against both peaks.
+func TestFP8LinearOnly(t *testing.T) {
+	in := h100Input(t)
+	in.Model, _ = kernels.LookupModel("llama3-70b")
+	in.GPUs = 512
+	in.Layout = Layout{TP: 8, PP: 4, MicroBatch: 1, Schedule: "interleaved", VirtualStages: 5, Recompute: "none", ZeRO: 1}
+	bf, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.DType = kernels.FP8E4M3
+	in.LinearSpeed, err = CatalogSpeed(in.Hardware.GPU, kernels.FP8E4M3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f8, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := in.LinearSpeed.Large / in.Speed.Large
+	gain := f8.TokensPerSecondPerGPU / bf.TokensPerSecondPerGPU
+	if gain <= 1.1 || gain >= rates {
+		t.Errorf("fp8 gain %.2f, want between 1.1 and the GEMM-rate ratio %.2f", gain, rates)
+	}
+	if math.Abs(f8.MFUBF16/f8.MFU-2) > 0.01 || bf.MFU != bf.MFUBF16 {
+		t.Errorf("mfu %.3f (bf16 %.3f), bf16 run %.3f/%.3f", f8.MFU, f8.MFUBF16, bf.MFU, bf.MFUBF16)
+	}
+}
+
+// TestExpertParallelAllToAll: DeepSeek-V3's all-to-all costs more when the
+// experts span nodes than inside one, node-limited routing caps the
+// network share, and DualPipe hides it.
+func TestExpertParallelAllToAll(t *testing.T) {
+	c := catalog.Default()
+	g, _ := c.GPU("h800")
+	h, _, _ := GPUHardware(c, g)
+	sp, _ := CatalogSpeed(g, kernels.BF16)
+	m, _ := kernels.LookupModel("deepseek-v3")
+	in := Input{Model: m, Tokens: 1e12, GPUs: 2048, Hardware: h, Speed: sp, Kernels: ModernKernels, MTBFGPUHours: -1}
+	ep := func(n, limit int, sched string) Result {
+		t.Helper()
+		in.Layout = Layout{TP: 1, PP: 16, EP: n, MicroBatch: 1, Schedule: sched, Recompute: "full", ZeRO: 1}
+		in.MoENodeLimit = limit
+		r, err := Forecast(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	intra, inter, limited, hidden := ep(8, 0, "1f1b"), ep(64, 0, "1f1b"), ep(64, 4, "1f1b"), ep(64, 4, "dualpipe")
+	if !(inter.Breakdown.EPComm > intra.Breakdown.EPComm && limited.Breakdown.EPComm < inter.Breakdown.EPComm && hidden.Breakdown.EPComm == 0) {
+		t.Errorf("ep comm: ep8 %.3f, ep64 %.3f, node-limited %.3f, dualpipe %.3f", intra.Breakdown.EPComm, inter.Breakdown.EPComm, limited.Breakdown.EPComm, hidden.Breakdown.EPComm)
+	}
+	// Experts shard over EP: more EP, less memory.
+	if !(inter.MemoryPerGPUGB < intra.MemoryPerGPUGB) {
+		t.Errorf("memory ep64 %.1f GB, ep8 %.1f GB", inter.MemoryPerGPUGB, intra.MemoryPerGPUGB)
+	}
+	// The h800 has no instance: its cluster network is Hopper's 400 Gb/s.
+	if h.InterGBps != 50 {
+		t.Errorf("h800 network %g GB/s per GPU, want 50", h.InterGBps)
+	}
+}
+
+// TestCheckpointWrite: a synchronous checkpoint costs its write time per
+// interval (Kokolis et al.'s closed form).
+func TestCheckpointWrite(t *testing.T) {
+	in := h100Input(t)
+	in.GPUs = 1024
+	in.MTBFGPUHours = 1e12 // failures negligible
+	in.CheckpointMinutes, in.CheckpointWriteMinutes = 15, 1.5
+	r, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 - 1/1.1; math.Abs(r.Breakdown.Failures-want) > 1e-6 {
+		t.Errorf("lost %.5f, want %.5f", r.Breakdown.Failures, want)
+	}
+}
+
+// TestMemoryConstraintSaid: when memory forces recomputation, the result
+// says so.
+func TestMemoryConstraintSaid(t *testing.T) {
+	in := h100Input(t)
+	in.Model, _ = kernels.LookupModel("llama3-405b")
+	in.GPUs = 128
+	r, err := Forecast(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Layout.Recompute != "none" && !strings.Contains(strings.Join(r.Constraints, " "), "recomputation") {
+		t.Errorf("recompute %s without a constraint note: %v", r.Layout.Recompute, r.Constraints)
+	}
+	if len(r.Constraints) == 0 {
+		t.Errorf("405B on 128 80 GB GPUs: no memory constraint stated (layout %s)", layoutString(r.Layout))
+	}
+}
+
+// TestSweepSaysWhyMoreDays: going from one node to two over a slow
+// network takes longer; the larger run says so and names the cause.
+func TestSweepSaysWhyMoreDays(t *testing.T) {
+	in := h100Input(t)
+	in.Hardware.InterGBps = 0.05
+	in.Layout = Layout{TP: 1, PP: 1, MicroBatch: 1, GlobalBatch: 16, Recompute: "op", ZeRO: 3}
+	in.FixZeRO = true
+	rs, err := Sweep(in, []int{8, 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[1].Days <= rs[0].Days {
+		t.Fatalf("16 GPUs %.2f days, 8 GPUs %.2f: the case no longer slows down", rs[1].Days, rs[0].Days)
+	}
+	w := strings.Join(rs[1].Warnings, "\n")
+	if !strings.Contains(w, "more GPUs, more days") || !strings.Contains(w, "data-parallel communication") {
+		t.Errorf("no reason given: %s", w)
+	}
+	if strings.Contains(strings.Join(rs[0].Warnings, "\n"), "more GPUs, more days") {
+		t.Error("the smaller run carries the warning")
+	}
+}
+
+// TestRequestResolve: the library resolves a run asked for by names, and
+// its refusals name the flag at fault.
+func TestRequestResolve(t *testing.T) {
+	c := catalog.Default()
+	m, _ := kernels.LookupModel("llama3-8b")
+	in, err := Request{Model: m, Tokens: 1e12, Instance: "p5.48xlarge", Nodes: 8, ResultsDir: t.TempDir()}.Resolve(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Kernels = ModernKernels
+	if in.GPUs != 64 || in.Hardware.GPU.Name != "h100-sxm" || in.Speed.Basis != "catalog-mamf" {
+		t.Fatalf("resolved %d GPUs of %s at %s", in.GPUs, in.Hardware.GPU.Name, in.Speed.Basis)
+	}
+	if _, err := Forecast(in); err != nil {
+		t.Fatal(err)
+	}
+	for _, c2 := range []struct {
+		r    Request
+		want string
+	}{
+		{Request{Model: m, GPU: "h100-sxm", GPUs: MaxGPUs + 1}, "--gpus"},
+		{Request{Model: m, Instance: "p5.48xlarge", Nodes: 1 << 40}, "--nodes"},
+		{Request{Model: m, GPU: "h100-sxm", GPUs: 8, PriceSet: true, Price: math.Inf(1)}, "--price"},
+		{Request{Model: m, GPU: "h100-sxm", GPUs: 8, DiscountSet: true, Discount: math.NaN()}, "--discount"},
+		{Request{Model: m, GPU: "h100-sxm", GPUs: 8, DeviceTFLOPS: 1e-300}, "--device-tflops"},
+		{Request{Model: m, GPUs: 8}, "--gpu or --instance"},
+	} {
+		if _, err := c2.r.Resolve(c); err == nil || !strings.Contains(err.Error(), c2.want) {
+			t.Errorf("%+v: %v, want an error naming %s", c2.r, err, c2.want)
 		}
 	}
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // DefaultNetworkGbpsPerGPU is the inter-node bandwidth assumed when the
-// catalog gives none: 50 Gbit/s per GPU, a p4d.24xlarge's 400 Gbps over 8
-// GPUs.
+// catalog gives none, neither for the instance nor as the GPU's cluster
+// network: 50 Gbit/s per GPU, a p4d.24xlarge's 400 Gbps over 8 GPUs.
 const DefaultNetworkGbpsPerGPU = 50.0
 
 // InstanceHardware describes a catalog instance, priced at the given kind
@@ -31,8 +31,9 @@ func InstanceHardware(c *catalog.Catalog, in catalog.Instance, kind string) (Har
 		h.InterGBps = in.NetworkGbps / 8 / float64(in.GPUs)
 		src = append(src, fmt.Sprintf("instance: %s, %d GPUs, NVLink domain %d, intra-node %.0f GB/s per GPU, network %.0f Gbps = %.1f GB/s per GPU (%s)", in.Name, in.GPUs, in.Domain(), in.IntraGBps, in.NetworkGbps, h.InterGBps, sourceList(c, in.Sources)))
 	} else {
-		h.InterGBps = DefaultNetworkGbpsPerGPU / 8
-		src = append(src, fmt.Sprintf("instance: %s, %d GPUs (%s); network not in the catalog: %.0f Gbit/s per GPU assumed", in.Name, in.GPUs, sourceList(c, in.Sources), DefaultNetworkGbpsPerGPU))
+		gbps, how := networkDefault(c, g)
+		h.InterGBps = gbps / 8
+		src = append(src, fmt.Sprintf("instance: %s, %d GPUs (%s); network not in the catalog: %s", in.Name, in.GPUs, sourceList(c, in.Sources), how))
 	}
 	var p catalog.Price
 	var ok bool
@@ -82,12 +83,24 @@ func GPUHardware(c *catalog.Catalog, g catalog.GPU) (Hardware, []string, []strin
 			return h, src, warn
 		}
 	}
-	h := Hardware{GPU: g, Domain: 8, IntraGBps: g.NVLinkGBps, InterGBps: DefaultNetworkGbpsPerGPU / 8}
+	gbps, how := networkDefault(c, g)
+	h := Hardware{GPU: g, Domain: 8, IntraGBps: g.NVLinkGBps, InterGBps: gbps / 8}
 	src := []string{
 		fmt.Sprintf("gpu: %s (%s), %s; catalog of %s", g.Name, g.Display, sourceList(c, g.Sources), c.Date),
-		fmt.Sprintf("no instance in the catalog has a %s: 8 GPUs per node, NVLink %.0f GB/s, network %.0f Gbit/s per GPU assumed", g.Name, g.NVLinkGBps, DefaultNetworkGbpsPerGPU),
+		fmt.Sprintf("no instance in the catalog has a %s: 8 GPUs per node, NVLink %.0f GB/s, %s", g.Name, g.NVLinkGBps, how),
 	}
 	return h, src, nil
+}
+
+// networkDefault is the inter-node network per GPU (Gbit/s) of a GPU
+// without an instance that gives it: the catalog's cluster network for
+// the GPU (Hopper and Blackwell clusters: 400 Gb/s per GPU) where it has
+// one, else DefaultNetworkGbpsPerGPU; how says which.
+func networkDefault(c *catalog.Catalog, g catalog.GPU) (float64, string) {
+	if g.ClusterNetworkGbps > 0 {
+		return g.ClusterNetworkGbps, fmt.Sprintf("network %.0f Gbit/s per GPU, the catalog's cluster network for a %s (%s)", g.ClusterNetworkGbps, g.Name, sourceList(c, g.Sources))
+	}
+	return DefaultNetworkGbpsPerGPU, fmt.Sprintf("network %.0f Gbit/s per GPU assumed (a p4d.24xlarge's 400 Gbps over 8 GPUs; the catalog gives no cluster network for a %s)", DefaultNetworkGbpsPerGPU, g.Name)
 }
 
 func sourceList(c *catalog.Catalog, keys []string) string {

@@ -196,9 +196,9 @@ func BlockEfficiency(m kernels.Model, meas result.Measurement, sp Speed, dt kern
 	if b.Hidden != m.Hidden || b.Heads != m.Heads || b.KVHeads != m.KVHeads || b.FFN != m.FFN || b.Seq != m.Seq || b.Batch <= 0 {
 		return 0, false
 	}
-	l := Layout{TP: 1, PP: 1, DP: 1, CP: 1, MicroBatch: b.Batch, GlobalBatch: b.Batch, VirtualStages: 1, Recompute: "none"}
-	g, a, e, _ := layerTimes(m, l, ModernKernels, sp, dt.Size())
-	kernelSeconds := 3*(g+a) + e
+	l := Layout{TP: 1, PP: 1, DP: 1, CP: 1, EP: 1, MicroBatch: b.Batch, GlobalBatch: b.Batch, Schedule: "1f1b", VirtualStages: 1, Recompute: "none"}
+	e := env{m: m, a: archOf(m), k: ModernKernels, sp: sp, lsp: sp, h: hw{domain: 1, intraBps: 1, interBps: 1, elem: dt.Size(), linElem: dt.Size(), stepEfficient: 1}}
+	kernelSeconds := e.layer(l, m.IsMoE()).compute
 	tokens := float64(b.Batch * m.Seq)
 	_, la := m.LayerParams()
 	layerFLOPs := (6*(la-2*float64(m.Hidden)) + 6*float64(m.Seq)*float64(m.Hidden)) * tokens // causal attention, as FlashAttention-style MFU counts

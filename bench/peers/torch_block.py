@@ -16,24 +16,41 @@ activations); fp32 runs without it. Attention is
 torch.nn.functional.scaled_dot_product_attention(is_causal=True).
 
 Times one full step (forward, loss, backward, optimizer.step, zero_grad)
-with CUDA events, eager and torch.compile, and writes the medians as JSON:
+with CUDA events as flopcast times its GPU step (the step enqueued, one
+blocking wait, the next step at once; at least 20 timed steps), in three
+modes: eager (SDPA picks its fused kernel), eager-math (SDPA restricted to
+SDPBackend.MATH: unfused attention, the comparable work for flopcast's
+unfused attention) and torch.compile. Each timed run records its duty
+cycle (sum of step times / wall time) and the clocks and power sampled
+through it (gpustate.py). After timing, torch.profiler splits a few steps'
+kernel time by kind (gemm, attention, elementwise, optimizer, by kernel
+name; under MATH the attention's batched products count as gemm), to set
+beside flopcast's kind_seconds. Writes the medians as JSON:
 
   {"torch": "2.x", "cuda": "12.x", "device": "...",
    "block": [{"preset": "llama3-8b", "arch": "llama", "hidden": 4096, ...,
               "seq": 4096, "batch": 8, "dtype": "bf16", "mode": "eager",
               "name": "torch eager", "seconds": ..., "tokens_per_second": ...,
-              "peak_memory_bytes": ...}, ...]}
+              "peak_memory_bytes": ..., "steps": 20, "duty_cycle": ..., "window": {...},
+              "kind_seconds": {"gemm": ..., "attention": ..., "elementwise": ...,
+                               "optimizer": ...}}, ...]}
 
 usage: torch_block.py --preset llama3-8b --seq 4096 --batch 8 --dtype bf16 --out peer.json
 """
 import argparse
+import contextlib
 import json
 import math
+import os
 import statistics
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpustate  # noqa: E402
 
 # The dense presets of kernels/model.go the peer knows (hidden, heads,
 # kv heads, ffn, seq, arch).
@@ -125,20 +142,62 @@ class Block(torch.nn.Module):
 
 
 def time_steps(step, warmup, repeats, min_seconds):
+    """Steps as flopcast's GPU block times them: each enqueued between two
+    events, one blocking wait, the next at once. Returns the median, the
+    step times, the duty cycle and the window sampled through them."""
     for _ in range(warmup):
         step()
     torch.cuda.synchronize()
     start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     times, total = [], 0.0
-    while len(times) < repeats or total < min_seconds:
-        start.record()
-        step()
-        stop.record()
-        stop.synchronize()
-        t = start.elapsed_time(stop) / 1e3
-        times.append(t)
-        total += t
-    return statistics.median(times), times
+    with gpustate.Sampler(0) as s:
+        t0 = time.perf_counter()
+        while len(times) < repeats or total < min_seconds:
+            start.record()
+            step()
+            stop.record()
+            stop.synchronize()
+            t = start.elapsed_time(stop) / 1e3
+            times.append(t)
+            total += t
+        wall = time.perf_counter() - t0
+    win = s.window or {"samples": 0, "at_power_cap_fraction": 0.0, "throttled_fraction": 0.0}
+    win["seconds"] = wall
+    return statistics.median(times), times, min(1.0, total / wall) if wall > 0 else 0.0, win, s.source or s.why
+
+
+# Kernel-name rules of the split by kind, checked in order.
+KIND_RULES = [
+    ("optimizer", ("adam", "multi_tensor", "foreach")),
+    ("attention", ("flash", "fmha", "attention", "sdpa", "softmax")),
+    ("gemm", ("gemm", "cutlass", "xmma", "nvjet", "cublas", "matmul", "wgmma", "splitk", "sm90_", "sm80_")),
+]
+
+
+def kind_of(name):
+    n = name.lower()
+    for kind, keys in KIND_RULES:
+        if any(k in n for k in keys):
+            return kind
+    return "elementwise"
+
+
+def profile_kinds(step, steps=3):
+    """Device time per step by kind, from torch.profiler's CUDA kernels."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+    kinds = {"gemm": 0.0, "attention": 0.0, "elementwise": 0.0, "optimizer": 0.0}
+    for evt in prof.events():
+        if str(getattr(evt, "device_type", "")).endswith("CUDA"):
+            # A kernel event's own interval on the device, in µs.
+            tr = getattr(evt, "time_range", None)
+            us = tr.elapsed_us() if tr is not None else getattr(evt, "device_time_total", 0.0)
+            kinds[kind_of(evt.name)] += us / 1e6 / steps
+    return kinds
 
 
 def run(args, mode):
@@ -153,9 +212,17 @@ def run(args, mode):
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.dtype)
     opt = torch.optim.AdamW(model.parameters(), **ADAMW, fused=True)
     fwd = torch.compile(model) if mode == "compile" else model
+    attention = "scaled_dot_product_attention(is_causal=True)"
+    backend = contextlib.nullcontext
+    if mode == "eager-math":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        attention += " under sdpa_kernel(SDPBackend.MATH): unfused"
+
+        def backend():
+            return sdpa_kernel(SDPBackend.MATH)
 
     def step():
-        with torch.autocast("cuda", dtype=amp, enabled=amp is not None):
+        with backend(), torch.autocast("cuda", dtype=amp, enabled=amp is not None):
             out = fwd(x)
             loss = F.mse_loss(out.float(), target)
         loss.backward()
@@ -164,12 +231,19 @@ def run(args, mode):
 
     torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated()
-    sec, _ = time_steps(step, args.warmup, args.repeats, args.min_time)
+    sec, times, duty, win, source = time_steps(step, args.warmup, args.repeats, args.min_time)
     peak = torch.cuda.max_memory_allocated() - before
     row = {"preset": args.preset, "arch": arch, "hidden": hidden, "heads": heads, "kv_heads": kv_heads,
            "ffn": ffn, "seq": seq, "batch": args.batch, "dtype": args.dtype, "mode": mode,
-           "name": "torch " + mode, "attention": "scaled_dot_product_attention(is_causal=True)",
-           "seconds": sec, "tokens_per_second": args.batch * seq / sec, "peak_memory_bytes": peak}
+           "name": "torch " + mode, "attention": attention, "timing": "back-to-back",
+           "seconds": sec, "tokens_per_second": args.batch * seq / sec, "peak_memory_bytes": peak,
+           "steps": len(times), "duty_cycle": duty, "window": win, "state_source": source}
+    if args.profile_steps > 0:
+        try:
+            row["kind_seconds"] = profile_kinds(step, args.profile_steps)
+            row["kind_rule"] = "by kernel name: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in KIND_RULES) + "; else elementwise"
+        except Exception as e:  # a profiler that cannot trace here
+            row["kind_error"] = str(e).splitlines()[0]
     del model, opt, x, target, fwd
     torch.cuda.empty_cache()
     return row
@@ -182,10 +256,11 @@ def main():
     ap.add_argument("--seq", type=int, default=0)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp16", "fp32"])
-    ap.add_argument("--modes", default="eager,compile")
+    ap.add_argument("--modes", default="eager,eager-math,compile")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--profile-steps", type=int, default=3, help="steps traced by torch.profiler for the split by kind (0: none)")
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--out", default="-")
     args = ap.parse_args()
@@ -195,6 +270,13 @@ def main():
     if args.batch < 1 or args.seq < 0:
         print(f"torch_block.py: --batch {args.batch} and --seq {args.seq} must be positive", file=sys.stderr)
         return 2
+    if args.repeats < 20:
+        print(f"torch_block.py: --repeats {args.repeats}: at least 20 timed steps", file=sys.stderr)
+        return 2
+    for mode in args.modes.split(","):
+        if mode not in ("eager", "eager-math", "compile"):
+            print(f"torch_block.py: --modes: unknown mode {mode!r} (eager, eager-math, compile)", file=sys.stderr)
+            return 2
     out = {"torch": torch.__version__, "cuda": torch.version.cuda,
            "device": torch.cuda.get_device_name(0), "block": []}
     for mode in args.modes.split(","):

@@ -35,13 +35,29 @@ func WriteHTML(w io.Writer, inputs []compare.Input, opt HTMLOptions) error {
 	}
 	p := &page{}
 	p.head(t, inputs)
-	p.comparison(t)
+	p.comparison(t, "compare", "Machine types side by side")
+	p.fleet(inputs) // merged fleet files: a column per node, copy-matrix heatmaps
+	p.overlay(t)
+	p.costBars(t)
+	p.rooflineAll(t)
+	p.forecast(t, opt)
+	p.s("<section id=\"detail\"><h2>Per machine and per file</h2>\n<p>Open a section for the figures behind each column: the same comparison by machine and by results file, and each run's own charts.</p>\n")
+	for _, by := range []compare.By{compare.ByMachine, compare.ByFile} {
+		o := opt.Compare
+		o.By, o.All, o.Estimate, o.RelativeTo = by, true, nil, ""
+		if tb, err := compare.Build(inputs, o); err == nil {
+			p.s("<details class=\"detail\" data-by=\"%s\"><summary>Every figure by %s (%d column%s)</summary>\n", by, by, len(tb.Columns), pl(len(tb.Columns)))
+			p.comparison(tb, "compare-"+string(by), "")
+			p.s("</details>\n")
+		}
+	}
+	p.s("<details class=\"detail\" data-by=\"run\"><summary>Each run's charts: throughput, roofline, GPUs, block phases, clocks and temperature</summary>\n")
 	p.throughput(t)
 	p.roofline(t)
 	p.perGPU(t)
 	p.block(t)
 	p.deviceState(t)
-	p.forecast(t, opt)
+	p.s("</details></section>\n")
 	p.s("</main></body></html>\n")
 	_, err = io.WriteString(w, p.String())
 	return err
@@ -77,6 +93,9 @@ svg text{font-family:inherit}
 table.fallback{font-size:12px;color:#333}
 .notes{font-size:13px;color:#444}
 .na{color:#666;font-style:italic}
+table.compare{display:block;overflow-x:auto;max-width:100%}
+details.detail{margin:10px 0;border:1px solid #ddd;padding:4px 10px}
+details.detail>summary{cursor:pointer;font-weight:600}
 @media print{main{max-width:none;padding:0}h2{break-after:avoid}}
 `
 
@@ -91,8 +110,12 @@ func (p *page) head(t *compare.Table, inputs []compare.Input) {
 			newest = in.File.Created
 		}
 	}
-	p.s("<h1>flopcast report</h1>\n<p class=\"sub\">%d machine%s from %d results file%s; newest run %s. Every throughput was checked against a float64 reference.</p>\n",
-		len(t.Machines), pl(len(t.Machines)), len(inputs), pl(len(inputs)), newest.UTC().Format("2006-01-02 15:04 UTC"))
+	machines := 0
+	for _, c := range t.Columns {
+		machines += c.Machines
+	}
+	p.s("<h1>flopcast report</h1>\n<p class=\"sub\">%d machine type%s (%d machine%s) from %d results file%s; newest run %s. Every throughput was checked against a float64 reference.</p>\n",
+		len(t.Columns), pl(len(t.Columns)), machines, pl(machines), len(inputs), pl(len(inputs)), newest.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 func pl(n int) string {
@@ -106,10 +129,16 @@ func esch(s string) string { return html.EscapeString(s) }
 
 func raw(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-func (p *page) comparison(t *compare.Table) {
-	p.s("<section id=\"compare\"><h2>Side by side</h2>\n<table class=\"compare\"><thead><tr><th>figure</th><th>unit</th>")
-	for _, m := range t.Machines {
-		p.s("<th>%s</th>", esch(m.Label))
+// comparison writes a comparison table (columns as columns) with its
+// notes; a heading when title is given.
+func (p *page) comparison(t *compare.Table, id, title string) {
+	p.s("<section id=\"%s\">", id)
+	if title != "" {
+		p.s("<h2>%s</h2>\n", esch(title))
+	}
+	p.s("<table class=\"compare\" data-by=\"%s\"><thead><tr><th>figure</th><th>unit</th>", t.By)
+	for _, c := range t.Columns {
+		p.s("<th>%s</th>", esch(c.Label))
 	}
 	p.s("</tr></thead><tbody>\n")
 	for _, r := range t.Rows {
@@ -269,7 +298,7 @@ func rateScale(top float64) (string, float64) {
 }
 
 func (p *page) throughput(t *compare.Table) {
-	p.s("<section id=\"throughput\"><h2>GEMM throughput against size</h2>\n<p>One line per dtype; the dashed line of the same colour is the device's dense peak. Size is ∛(m·n·k): N for an N×N×N product. Several GPUs: the median GPU.</p>\n")
+	p.s("<section id=\"run-throughput\"><h3>Each run: GEMM throughput against size</h3>\n<p>One line per dtype; the dashed line of the same colour is the device's dense peak. Size is ∛(m·n·k): N for an N×N×N product. Several GPUs: the median GPU.</p>\n")
 	for _, m := range t.Machines {
 		pts := gemmPoints(m)
 		if len(pts) == 0 {
@@ -304,9 +333,9 @@ func (p *page) throughput(t *compare.Table) {
 			rows = append(rows, []cell{txt(g.dtype), txt(g.label), txt(g.shape.String()),
 				num(g.flops, compare.FormatValue(g.flops/sc, "")+" "+unit, m.Label+"|"+g.dtype+"|"+g.label+"|"+g.shape.String()), txt(peak)})
 		}
-		p.figure("throughput", m.Label)
+		p.figure("run-throughput", m.Label)
 		p.s("%s\n", c.svg())
-		p.fallback("throughput", []string{"dtype", "role", "m×n×k", "throughput", "% of peak"}, rows)
+		p.fallback("run-throughput", []string{"dtype", "role", "m×n×k", "throughput", "% of peak"}, rows)
 	}
 	p.s("</section>\n")
 }
@@ -331,7 +360,7 @@ func bestBandwidth(m compare.Machine) float64 {
 }
 
 func (p *page) roofline(t *compare.Table) {
-	p.s("<section id=\"roofline\"><h2>Roofline</h2>\n<p>Achieved FLOP/s against arithmetic intensity (FLOPs per byte of least memory traffic), both on log scales. Horizontal dashed lines: the dense compute peak per dtype; the dotted slope: the measured memory bandwidth × intensity.</p>\n")
+	p.s("<section id=\"run-roofline\"><h3>Each run: roofline</h3>\n<p>Achieved FLOP/s against arithmetic intensity (FLOPs per byte of least memory traffic), both on log scales. Horizontal dashed lines: the dense compute peak per dtype; the dotted slope: the measured memory bandwidth × intensity.</p>\n")
 	for _, m := range t.Machines {
 		pts := gemmPoints(m)
 		if len(pts) == 0 {
@@ -377,13 +406,13 @@ func (p *page) roofline(t *compare.Table) {
 		} else {
 			note = " No memory-bandwidth measurement in this file: the bandwidth ceiling is not drawn."
 		}
-		p.figure("roofline", m.Label+"."+note)
+		p.figure("run-roofline", m.Label+"."+note)
 		p.s("%s\n", c.svg())
 		header := []string{"dtype", "m×n×k", "FLOP/byte", "achieved"}
 		if bw > 0 {
 			rows = append(rows, []cell{txt("memory"), txt("bandwidth"), txt("—"), num(bw, siText(bw)+"B/s", m.Label+"|bandwidth")})
 		}
-		p.fallback("roofline", header, rows)
+		p.fallback("run-roofline", header, rows)
 	}
 	p.s("</section>\n")
 }
@@ -402,7 +431,7 @@ func (p *page) perGPU(t *compare.Table) {
 	if len(multi) == 0 {
 		return
 	}
-	p.s("<section id=\"gpus\"><h2>Per-GPU throughput</h2>\n<p>The largest bf16 GEMM (or the largest of any dtype) on each device. A device more than %.0f%% below the median device is a straggler, drawn in red.</p>\n", 100*(1-straggler))
+	p.s("<section id=\"gpus\"><h3>Per-GPU throughput</h3>\n<p>The largest bf16 GEMM (or the largest of any dtype) on each device. A device more than %.0f%% below the median device is a straggler, drawn in red.</p>\n", 100*(1-straggler))
 	for _, m := range multi {
 		type devKey struct{ dtype, shape string }
 		per := map[devKey]map[string]float64{}
@@ -517,7 +546,7 @@ func (p *page) block(t *compare.Table) {
 			continue
 		}
 		if !opened {
-			p.s("<section id=\"block\"><h2>Transformer-block step by phase</h2>\n<p>The median training step of one transformer block split into forward, backward and optimizer; \"not split\" is the rest of the median step.</p>\n")
+			p.s("<section id=\"block\"><h3>Transformer-block step by phase</h3>\n<p>The median training step of one transformer block split into forward, backward and optimizer; \"not split\" is the rest of the median step.</p>\n")
 			opened = true
 		}
 		title := "Block step time by phase: " + m.Label
@@ -530,15 +559,26 @@ func (p *page) block(t *compare.Table) {
 	}
 }
 
+// plausible returns v when it is a finite reading above zero and at most
+// limit, else 0 (not drawn).
+func plausible(v, limit float64) float64 {
+	if v > 0 && v <= limit {
+		return v
+	}
+	return 0
+}
+
 func (p *page) deviceState(t *compare.Table) {
 	type metric struct {
 		name, unit string
 		get        func(*result.State) float64
 	}
+	// Readings beyond these are not physical (a corrupt or crafted file):
+	// they are left out of the charts.
 	metrics := []metric{
-		{"clock", "MHz", func(s *result.State) float64 { return s.ClockMHz }},
-		{"temperature", "°C", func(s *result.State) float64 { return s.TempC }},
-		{"power", "W", func(s *result.State) float64 { return s.PowerW }},
+		{"clock", "MHz", func(s *result.State) float64 { return plausible(s.ClockMHz, 20000) }},
+		{"temperature", "°C", func(s *result.State) float64 { return plausible(s.TempC, 250) }},
+		{"power", "W", func(s *result.State) float64 { return plausible(s.PowerW, 10000) }},
 	}
 	opened := false
 	for _, m := range t.Machines {
@@ -589,7 +629,7 @@ func (p *page) deviceState(t *compare.Table) {
 				continue
 			}
 			if !opened {
-				p.s("<section id=\"state\"><h2>Clocks, temperature and power during the run</h2>\n<p>Readings taken before and after each timed measurement.</p>\n")
+				p.s("<section id=\"state\"><h3>Clocks, temperature and power during the run</h3>\n<p>Readings taken before and after each timed measurement.</p>\n")
 				opened = true
 			}
 			p.figure("state", c.title)
@@ -611,7 +651,8 @@ func (p *page) forecast(t *compare.Table, opt HTMLOptions) {
 	}
 	var days, cost []bar
 	var rows [][]cell
-	for i, m := range t.Machines {
+	for i, col := range t.Columns {
+		m := col.Merged()
 		e, err := est(m, t.Reference)
 		if err != nil || e.Days <= 0 {
 			why := "no forecast"
@@ -646,7 +687,8 @@ func (p *page) forecast(t *compare.Table, opt HTMLOptions) {
 		c := lineChart{title: "Scaling: days to train against GPU count", xLabel: "GPUs, log scale", yLabel: "days, log scale",
 			xLog: true, yLog: true, xBase2: true}
 		var rows [][]cell
-		for i, m := range t.Machines {
+		for i, col := range t.Columns {
+			m := col.Merged()
 			s := series{name: shortLabel(m.Label), color: palette[i%len(palette)], marker: i, line: true}
 			for _, n := range opt.SweepGPUs {
 				ref := t.Reference

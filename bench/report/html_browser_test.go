@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,15 +102,16 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a)
 // there and draws something, a screenshot is taken, and the numbers of the
 // fallback tables are those of the input files.
 func TestReportInBrowser(t *testing.T) {
-	paths := []string{"../compare/testdata/fixture-h100x2.json", "../compare/testdata/fixture-cpu.json"}
-	inputs, err := compare.Load(paths)
+	inputs, err := compare.Load(fixturePaths)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
-	if err := WriteHTML(&b, inputs, HTMLOptions{}); err != nil {
+	opt := HTMLOptions{}
+	opt.Compare.Price = fixturePrice
+	if err := WriteHTML(&b, inputs, opt); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(page, b.Bytes(), 0o644)
@@ -127,6 +127,7 @@ func TestReportInBrowser(t *testing.T) {
 	// Every figure holds one non-empty chart and one fallback table.
 	figures := figureRe.FindAllStringSubmatch(dom, -1)
 	kinds := map[string]int{}
+	var overlays []string
 	for _, f := range figures {
 		kinds[f[1]]++
 		svgs := svgRe.FindAllStringSubmatch(f[2], -1)
@@ -140,17 +141,26 @@ func TestReportInBrowser(t *testing.T) {
 		if n := len(markRe.FindAllString(svgs[0][3], -1)); n < 5 {
 			t.Errorf("figure %s: the chart draws %d shapes", f[1], n)
 		}
+		if strings.Contains(svgs[0][3], "NaN") || strings.Contains(svgs[0][3], "Inf") {
+			t.Errorf("figure %s: NaN or Inf in the SVG", f[1])
+		}
 		if !strings.Contains(f[2], `<table class="fallback"`) {
 			t.Errorf("figure %s has no fallback table", f[1])
+		}
+		if f[1] == "throughput" {
+			overlays = append(overlays, f[2])
 		}
 	}
 	if got := len(svgRe.FindAllString(dom, -1)); got != len(figures) {
 		t.Errorf("%d charts but %d figures", got, len(figures))
 	}
-	// Two machines: throughput and roofline each; two GPUs: per-GPU bars;
-	// a block; clock, temperature and power for the GPUs, clock and
-	// temperature for the CPU.
-	want := map[string]int{"throughput": 2, "roofline": 2, "gpus": 1, "block": 1, "state": 5}
+	// Overlays: one throughput chart per dtype (bf16, fp16, fp32, fp64),
+	// one roofline, the two cost bar charts. Per run, in the collapsed
+	// detail: throughput and roofline for each of the four runs, per-GPU
+	// bars for the two-GPU run, three block runs, clock, temperature and
+	// power for the H100s and clock and temperature for the CPU.
+	want := map[string]int{"throughput": 4, "roofline": 1, "cost": 1, "tokens-per-dollar": 1,
+		"run-throughput": 4, "run-roofline": 4, "gpus": 1, "block": 3, "state": 5}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%d %s charts, want %d (all: %v)", kinds[k], k, n, kinds)
@@ -159,27 +169,107 @@ func TestReportInBrowser(t *testing.T) {
 	if !strings.Contains(dom, "forecast not available") {
 		t.Error("the page does not say the forecast is not available")
 	}
+	if n := strings.Count(dom, "<details"); n != 3 {
+		t.Errorf("%d collapsible sections, want 3 (by machine, by file, each run)", n)
+	}
 
-	// The numbers under the charts are those of the files.
-	ms := compare.Machines(inputs)
+	// Each type's line is on the overlay of every dtype it measured.
+	tab, err := compare.Build(inputs, compare.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seriesRe := regexp.MustCompile(`<g class="series" data-series="([^"]+)">`)
+	for _, fig := range overlays {
+		caption := regexp.MustCompile(`<figcaption>(\S+) GEMM`).FindStringSubmatch(fig)
+		if caption == nil {
+			t.Fatalf("overlay without a dtype caption: %.200s", fig)
+		}
+		dtype := caption[1]
+		lines := map[string]bool{}
+		for _, m := range seriesRe.FindAllStringSubmatch(fig, -1) {
+			lines[strings.ReplaceAll(m[1], "&amp;", "&")] = true
+		}
+		for _, c := range tab.Columns {
+			has := false
+			for _, r := range c.Runs {
+				for _, x := range r.Measurements {
+					has = has || x.Workload == "gemm" && x.DType == dtype && x.Verified
+				}
+			}
+			if has != lines[c.Label] {
+				t.Errorf("%s overlay: line of %q present %v, measured %v", dtype, c.Label, lines[c.Label], has)
+			}
+		}
+		if len(lines) < 1 {
+			t.Errorf("%s overlay has no line", dtype)
+		}
+	}
+
+	// The numbers under the overlays are those of the files: per type and
+	// configuration, the median over the type's runs of each run's median
+	// device, sustained runs only where the type has them.
 	throughput := fallbackValues(t, dom, "throughput")
 	gpus := fallbackValues(t, dom, "gpus")
 	block := fallbackValues(t, dom, "block")
 	checked := 0
-	for _, m := range ms {
-		perKey := map[string][]float64{}
+	for _, c := range tab.Columns {
+		type acc struct{ sus, burst []float64 }
+		perKey := map[string]*acc{}
+		for _, r := range c.Runs {
+			perDev := map[string]map[bool]map[string][]float64{}
+			for _, x := range r.Measurements {
+				if x.Workload != "gemm" || x.FLOPPerSecond <= 0 || !x.Verified {
+					continue
+				}
+				key := fmt.Sprintf("%s|%s|%s|%s", c.Label, x.DType, x.Label, x.Shape)
+				if perDev[key] == nil {
+					perDev[key] = map[bool]map[string][]float64{}
+				}
+				b := x.BurstTiming()
+				if perDev[key][b] == nil {
+					perDev[key][b] = map[string][]float64{}
+				}
+				perDev[key][b][x.Device] = append(perDev[key][b][x.Device], x.FLOPs/x.Seconds.Median)
+			}
+			// A run's figure per timing: the median over its devices of
+			// each device's median; burst and sustained kept apart.
+			for key, byTiming := range perDev {
+				if perKey[key] == nil {
+					perKey[key] = &acc{}
+				}
+				for b, devs := range byTiming {
+					var ds []float64
+					for _, vs := range devs {
+						ds = append(ds, medianOf(vs))
+					}
+					if b {
+						perKey[key].burst = append(perKey[key].burst, medianOf(ds))
+					} else {
+						perKey[key].sus = append(perKey[key].sus, medianOf(ds))
+					}
+				}
+			}
+		}
+		for key, a := range perKey {
+			vs := a.sus
+			if len(vs) == 0 {
+				vs = a.burst
+			}
+			if got, ok := throughput[key]; !ok || !near(got, medianOf(vs)) {
+				t.Errorf("throughput %s: table %v, files %v", key, got, vs)
+			}
+			checked++
+		}
+	}
+	for _, m := range tab.Machines {
 		for _, x := range m.Measurements {
 			switch {
-			case x.Workload == "gemm" && x.FLOPPerSecond > 0:
-				key := fmt.Sprintf("%s|%s|%s|%s", m.Label, x.DType, x.Label, x.Shape)
-				perKey[key] = append(perKey[key], x.FLOPs/x.Seconds.Median)
-				if len(m.DeviceIDs) > 1 {
-					k := fmt.Sprintf("%s|%s|%s|%s", m.Label, x.Device, x.DType, x.Shape)
-					if got, ok := gpus[k]; !ok || !near(got, x.FLOPPerSecond) {
-						t.Errorf("per-GPU %s: table %v, file %v", k, got, x.FLOPPerSecond)
-					}
-					checked++
+			case x.Workload == "gemm" && x.FLOPPerSecond > 0 && len(m.DeviceIDs) > 1:
+				k := fmt.Sprintf("%s|%s|%s|%s", m.Label, x.Device, x.DType, x.Shape)
+				if got, ok := gpus[k]; !ok || !near(got, x.FLOPPerSecond) {
+					t.Errorf("per-GPU %s: table %v, file %v", k, got, x.FLOPPerSecond)
 				}
+				checked++
 			case x.Workload == "block":
 				k := fmt.Sprintf("%s|%s · %s|step", m.Label, x.Device, compare.BlockName(x))
 				if got, ok := block[k]; !ok || !near(got, x.Seconds.Median) {
@@ -188,19 +278,23 @@ func TestReportInBrowser(t *testing.T) {
 				checked++
 			}
 		}
-		for key, vs := range perKey {
-			sort.Float64s(vs)
-			want := vs[len(vs)/2]
-			if len(vs)%2 == 0 {
-				want = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+	}
+	// The cost bars: $4 or $5 an hour over the bf16 plateau of the table.
+	cost := fallbackValues(t, dom, "cost")
+	for i, c := range tab.Columns {
+		for _, r := range tab.Rows {
+			if r.Name != compare.RowBF16Plateau || r.Cells[i].State != compare.Value {
+				continue
 			}
-			if got, ok := throughput[key]; !ok || !near(got, want) {
-				t.Errorf("throughput %s: table %v, files %v", key, got, want)
+			p, _ := fixturePrice(c.Merged())
+			want := p.USDPerGPUHour / 3600 / (r.Cells[i].Value * 1e12) * 1e18
+			if got, ok := cost[c.Label+"|cost"]; !ok || !near(got, want) {
+				t.Errorf("cost bar %s: table %v, want %v", c.Label, got, want)
 			}
 			checked++
 		}
 	}
-	if checked < 35 || len(throughput) == 0 {
+	if checked < 40 || len(throughput) == 0 {
 		t.Errorf("checked only %d numbers", checked)
 	}
 

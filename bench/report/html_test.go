@@ -10,9 +10,26 @@ import (
 	"github.com/flopcast/flopcast/bench/compare"
 )
 
+// fixturePaths are bench/compare's hand-made files of three machine types.
+var fixturePaths = []string{"../compare/testdata/fixture-h100x2.json", "../compare/testdata/fixture-cpu.json",
+	"../compare/testdata/fixture-h200-a.json", "../compare/testdata/fixture-h200-b.json"}
+
+// fixturePrice is a stand-in price list ($4 per H100-hour, $5 per
+// H200-hour, none for the CPU), so that the page does not change with the
+// catalog.
+func fixturePrice(m compare.Machine) (compare.Price, bool) {
+	switch {
+	case strings.Contains(m.DeviceName, "H100"):
+		return compare.Price{USDPerGPUHour: 4, Basis: "fixture price"}, true
+	case strings.Contains(m.DeviceName, "H200"):
+		return compare.Price{USDPerGPUHour: 5, Basis: "fixture price"}, true
+	}
+	return compare.Price{}, false
+}
+
 func fixtureReport(t *testing.T, opt HTMLOptions) string {
 	t.Helper()
-	inputs, err := compare.Load([]string{"../compare/testdata/fixture-h100x2.json", "../compare/testdata/fixture-cpu.json"})
+	inputs, err := compare.Load(fixturePaths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +55,9 @@ func TestHTMLSelfContained(t *testing.T) {
 		t.Error("no Content-Security-Policy forbidding loads")
 	}
 	for _, want := range []string{"throughput (TFLOP/s)", "arithmetic intensity (FLOP/byte), log scale", "step time (ms)",
-		"temperature (°C)", "power (W)", "clock (MHz)", "straggler 94%", "forecast not available", "bf16, fp16 peak 989 TFLOP/s"} {
+		"temperature (°C)", "power (W)", "clock (MHz)", "straggler 94%", "forecast not available", "bf16, fp16 peak 989 TFLOP/s",
+		"bf16 GEMM throughput against size, by machine type", "Roofline: every machine type", "<details class=\"detail\" data-by=\"machine\">",
+		"<details class=\"detail\" data-by=\"file\">", "‡"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/flopcast/flopcast/bench/compare"
 	"github.com/flopcast/flopcast/bench/result"
 )
 
@@ -81,16 +82,17 @@ func rows(f *result.File) [][]string {
 				spread += " noisy"
 			}
 		}
-		if m.Status == result.StatusOK && m.FLOPPerSecond > 0 {
+		// An unverified figure is never shown as a throughput.
+		if m.Status == result.StatusOK && m.Verified && m.FLOPPerSecond > 0 {
 			rate = fmt.Sprintf("%.1f %s", m.FLOPPerSecond/scale, unit)
 			if m.PeakFLOPPerSecond > 0 {
-				peak = fmt.Sprintf("%.0f%%", 100*m.FLOPPerSecond/m.PeakFLOPPerSecond)
+				peak = percentOfPeak(m.FLOPPerSecond, m.PeakFLOPPerSecond)
 			}
 		}
-		if m.Workload == "bandwidth" && m.Status == result.StatusOK && m.BytesPerSecond > 0 {
+		if m.Workload == "bandwidth" && m.Status == result.StatusOK && m.Verified && m.BytesPerSecond > 0 {
 			rate = fmt.Sprintf("%.1f GB/s", m.BytesPerSecond/1e9)
 			if m.PeakBytesPerSecond > 0 {
-				peak = fmt.Sprintf("%.0f%%", 100*m.BytesPerSecond/m.PeakBytesPerSecond)
+				peak = percentOfPeak(m.BytesPerSecond, m.PeakBytesPerSecond)
 			}
 		}
 		rel := "—"
@@ -98,22 +100,39 @@ func rows(f *result.File) [][]string {
 			rel = fmt.Sprintf("%.1e", *m.RelError)
 		}
 		check := "✓"
-		switch m.Status {
-		case result.StatusFailed:
+		switch {
+		case m.Status == result.StatusFailed:
 			check = "FAILED"
-		case result.StatusSkipped:
+		case m.Status == result.StatusSkipped:
 			check = "skipped"
+		case !m.Verified:
+			check = "unverified"
 		}
 		label := m.Label
 		if label == "" {
 			label = m.Workload
 		}
-		out = append(out, []string{m.Device, m.DType, label, shapeText(m), median, spread, rate, peak, rel, check})
+		out = append(out, []string{compare.Clean(m.Device), compare.Clean(m.DType), compare.Clean(label), compare.Clean(shapeText(m)), median, spread, rate, peak, rel, check})
 		if s, ok := spreads[i]; ok {
 			out = append(out, spreadRow(f.Measurements, s, unit, scale))
 		}
 	}
 	return out
+}
+
+// MaxPercentOfPeak is the most of its peak a figure is shown at: a CPU's
+// peak is an estimate from the clock the OS shows, which a VM may report
+// below the boost clock, so a little over 100% happens; twice the peak
+// never does (a corrupt file, or a wrong peak) and is shown as "?".
+const MaxPercentOfPeak = 200
+
+// percentOfPeak formats v as a percentage of peak.
+func percentOfPeak(v, peak float64) string {
+	p := 100 * v / peak
+	if !(p >= 0 && p <= MaxPercentOfPeak) {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", p)
 }
 
 // shapeText is the m×n×k column: the GEMM shape, or for a block the
@@ -203,6 +222,9 @@ func Footnotes(f *result.File) []string {
 	if f.Partial {
 		out = append(out, "partial: the run was interrupted; only finished measurements are shown")
 	}
+	for i := range out {
+		out[i] = compare.Clean(out[i])
+	}
 	return out
 }
 
@@ -220,10 +242,11 @@ func renderCSV(w io.Writer, f *result.File) error {
 		if m.RelError != nil {
 			rel = g(*m.RelError)
 		}
-		cw.Write([]string{m.Device, m.Workload, m.Label, m.DType,
+		c := compare.Clean
+		cw.Write([]string{c(m.Device), c(m.Workload), c(m.Label), c(m.DType),
 			fmt.Sprint(m.Shape.M), fmt.Sprint(m.Shape.N), fmt.Sprint(m.Shape.K), g(m.FLOPs),
 			med, mn, mx, p25, p75, iqr, g(m.FLOPPerSecond), g(m.PeakFLOPPerSecond),
-			m.Status, fmt.Sprint(m.Verified), rel, fmt.Sprint(m.Noisy), fmt.Sprint(m.Seed)})
+			c(m.Status), fmt.Sprint(m.Verified), rel, fmt.Sprint(m.Noisy), fmt.Sprint(m.Seed)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -236,14 +259,14 @@ func g(v float64) string { return fmt.Sprintf("%.6g", v) }
 //
 //	BenchmarkGEMM/dtype=fp32/shape=2048x2048x2048 1 112345678 ns/op 152.9 GFLOP/s
 func renderBenchFmt(w io.Writer, f *result.File) error {
-	fmt.Fprintf(w, "goos: %s\ngoarch: %s\n", f.Host.OS, f.Host.Arch)
+	fmt.Fprintf(w, "goos: %s\ngoarch: %s\n", compare.Clean(f.Host.OS), compare.Clean(f.Host.Arch))
 	if f.Host.CPUModel != "" {
-		fmt.Fprintf(w, "cpu: %s\n", f.Host.CPUModel)
+		fmt.Fprintf(w, "cpu: %s\n", compare.Clean(f.Host.CPUModel))
 	}
 	fmt.Fprintf(w, "pkg: flopcast\n")
 	devices := map[string]string{}
 	for _, d := range f.Devices {
-		devices[d.ID] = d.Name
+		devices[compare.Clean(d.ID)] = compare.Clean(d.Name)
 	}
 	ids := make([]string, 0, len(devices))
 	for id := range devices {
@@ -257,9 +280,9 @@ func renderBenchFmt(w io.Writer, f *result.File) error {
 		if m.Status != result.StatusOK {
 			continue
 		}
-		name := fmt.Sprintf("Benchmark%s/dtype=%s/shape=%s", strings.ToUpper(m.Workload), m.DType, m.Shape)
+		name := fmt.Sprintf("Benchmark%s/dtype=%s/shape=%s", strings.ToUpper(compare.Clean(m.Workload)), compare.Clean(m.DType), m.Shape)
 		if m.Label != "" && m.Label != "square" {
-			name += "/op=" + m.Label
+			name += "/op=" + compare.Clean(m.Label)
 		}
 		for _, s := range m.Samples {
 			rate := fmt.Sprintf("%.2f GFLOP/s", m.FLOPs/s/1e9)

@@ -112,3 +112,50 @@ func TestParseFormatAndDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestTableNeverShowsUnverifiedFigure: a row that ran but was not checked
+// (the committed H200 host-copy rows) has no throughput and no ✓; text
+// from the file is shown without control characters.
+func TestTableNeverShowsUnverifiedFigure(t *testing.T) {
+	f := fixture()
+	m := f.Measurements[0]
+	m.Verified = false
+	m.Workload, m.Label, m.Bytes, m.BytesPerSecond = "bandwidth", "h2d_pinned", 1<<30, 55.3e9
+	m.Notes = []string{"timed \x1b[31mwithout\x1b[0m a check"}
+	f.Measurements = append(f.Measurements, m)
+	f.Host.InstanceType = "x\x1b]0;title\x07"
+	for _, format := range []Format{Table, Markdown, CSV} {
+		var b bytes.Buffer
+		Render(&b, f, format)
+		out := b.String()
+		if strings.ContainsAny(out, "\x1b\x07") {
+			t.Errorf("%s: control characters in %q", format, out)
+		}
+		if format == CSV {
+			continue
+		}
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "h2d_pinned") && strings.Contains(line, "MiB moved") {
+				found = true
+				if strings.Contains(line, "GB/s") || strings.Contains(line, "✓") || !strings.Contains(line, "unverified") {
+					t.Errorf("%s: unverified row shown as a figure: %s", format, line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no h2d_pinned row:\n%s", format, out)
+		}
+	}
+}
+
+func TestPercentOfPeakPlausible(t *testing.T) {
+	for _, c := range []struct {
+		v, peak float64
+		want    string
+	}{{91, 100, "91%"}, {104, 100, "104%"}, {841, 100, "?"}, {1, 0, "?"}, {-1, 100, "?"}} {
+		if got := percentOfPeak(c.v, c.peak); got != c.want {
+			t.Errorf("percentOfPeak(%v, %v) = %q, want %q", c.v, c.peak, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/flopcast/flopcast/bench/compare"
 	"github.com/flopcast/flopcast/bench/result"
 )
 
@@ -76,7 +77,7 @@ func Spreads(ms []result.Measurement) []Spread {
 			order = append(order, k)
 		}
 		g.last = i
-		if m.Status == result.StatusOK && rate(m) > 0 && !g.devices[m.Device] {
+		if m.Status == result.StatusOK && m.Verified && rate(m) > 0 && !g.devices[m.Device] {
 			g.devices[m.Device] = true
 			g.ok = append(g.ok, i)
 		}
@@ -116,13 +117,13 @@ func spreadRow(ms []result.Measurement, s Spread, unit string, scale float64) []
 	if len(s.Stragglers) > 0 {
 		verdict = "STRAGGLER"
 		for _, i := range s.Stragglers {
-			verdict += " " + ms[i].Device
+			verdict += " " + compare.Clean(ms[i].Device)
 		}
 	}
 	label := fast.Label
 	if label == "" {
 		label = fast.Workload
 	}
-	return []string{fmt.Sprintf("%d devices", s.Devices), fast.DType, label, shapeText(fast),
-		"slowest " + slow.Device, fmt.Sprintf("gap %.1f%%", 100*s.Gap()), rateText, "—", "—", verdict}
+	return []string{fmt.Sprintf("%d devices", s.Devices), compare.Clean(fast.DType), compare.Clean(label), compare.Clean(shapeText(fast)),
+		"slowest " + compare.Clean(slow.Device), fmt.Sprintf("gap %.1f%%", 100*s.Gap()), rateText, "—", "—", verdict}
 }

@@ -42,29 +42,73 @@ type scale struct {
 	px0, px1 float64
 }
 
+// at maps a value to pixels; whatever the value (zero or negative on a log
+// scale, NaN, infinite), the result is a finite coordinate near the plot.
 func (s scale) at(v float64) float64 {
 	a, b, x := s.lo, s.hi, v
 	if s.log {
-		a, b, x = math.Log10(a), math.Log10(b), math.Log10(v)
+		if x <= 0 {
+			x = a
+		}
+		a, b, x = math.Log10(a), math.Log10(b), math.Log10(x)
 	}
-	if b == a {
+	if b == a || !isFinite(a) || !isFinite(b) {
 		return (s.px0 + s.px1) / 2
 	}
-	return s.px0 + (x-a)/(b-a)*(s.px1-s.px0)
+	p := s.px0 + (x-a)/(b-a)*(s.px1-s.px0)
+	lo, hi := math.Min(s.px0, s.px1), math.Max(s.px0, s.px1)
+	switch {
+	case math.IsNaN(p):
+		return (s.px0 + s.px1) / 2
+	case p < lo-chartH:
+		return lo - chartH
+	case p > hi+chartH:
+		return hi + chartH
+	}
+	return p
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// maxTicks bounds the ticks of an axis whatever its range.
+const maxTicks = 12
+
+// thin keeps at most maxTicks evenly spaced ticks.
+func thin(ts []float64) []float64 {
+	if len(ts) <= maxTicks {
+		return ts
+	}
+	stride := (len(ts) + maxTicks - 1) / maxTicks
+	var out []float64
+	for i := 0; i < len(ts); i += stride {
+		out = append(out, ts[i])
+	}
+	return out
 }
 
 // ticks returns tick values: decades (with 2 and 5 when few) or powers of
-// two on a log scale, "nice" steps on a linear one.
+// two on a log scale, "nice" steps on a linear one; never more than
+// maxTicks, and none for a range that is not finite.
 func (s scale) ticks(base2 bool) []float64 {
+	if !isFinite(s.lo) || !isFinite(s.hi) || s.hi < s.lo || s.log && s.lo <= 0 {
+		return nil
+	}
 	var out []float64
 	if s.log && base2 {
-		for v := math.Pow(2, math.Ceil(math.Log2(s.lo))); v <= s.hi*1.0001; v *= 2 {
-			out = append(out, v)
+		e0, e1 := math.Ceil(math.Log2(s.lo)), math.Floor(math.Log2(s.hi*1.0001))
+		if e1-e0 > 2048 {
+			return nil
 		}
-		return out
+		for e := e0; e <= e1; e++ {
+			out = append(out, math.Pow(2, e))
+		}
+		return thin(out)
 	}
 	if s.log {
 		lo, hi := math.Floor(math.Log10(s.lo)), math.Ceil(math.Log10(s.hi))
+		if hi-lo > 700 {
+			return nil
+		}
 		steps := []float64{1}
 		if math.Log10(s.hi/s.lo) <= 2.5 {
 			steps = []float64{1, 2, 5}
@@ -77,17 +121,22 @@ func (s scale) ticks(base2 bool) []float64 {
 				}
 			}
 		}
-		return out
+		return thin(out)
 	}
 	step := niceStep((s.hi - s.lo) / 5)
-	for v := math.Ceil(s.lo/step) * step; v <= s.hi+step*1e-9; v += step {
-		out = append(out, v)
+	start := math.Ceil(s.lo/step) * step
+	n := math.Floor((s.hi + step*1e-9 - start) / step)
+	if !isFinite(n) || n < 0 || n > 1000 {
+		return []float64{s.lo, s.hi}
 	}
-	return out
+	for i := 0; i <= int(n); i++ {
+		out = append(out, start+float64(i)*step)
+	}
+	return thin(out)
 }
 
 func niceStep(raw float64) float64 {
-	if raw <= 0 {
+	if raw <= 0 || !isFinite(raw) {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(raw)))
@@ -129,6 +178,8 @@ type point struct{ x, y float64 }
 
 // series is one line or set of markers.
 type series struct {
+	// id names the series in the SVG (data-series); name is its legend.
+	id     string
 	name   string
 	color  string
 	marker int
@@ -155,8 +206,11 @@ type lineChart struct {
 	xBase2         bool
 	xSI, ySI       bool
 	yZero          bool // the linear y axis starts at zero
-	series         []series
-	ceilings       []ceiling
+	// legendBelow puts the legend under the plot, one full-width line per
+	// series (for long names such as machine types).
+	legendBelow bool
+	series      []series
+	ceilings    []ceiling
 }
 
 type svgBuf struct{ strings.Builder }
@@ -165,8 +219,11 @@ func (b *svgBuf) f(format string, args ...any) { fmt.Fprintf(b, format, args...)
 
 func esc(s string) string { return html.EscapeString(s) }
 
-func (b *svgBuf) open(title string) {
-	b.f(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, chartH, esc(title))
+func (b *svgBuf) open(title string) { b.openSized(title, chartH) }
+
+// openSized opens an SVG of the chart width and the given height.
+func (b *svgBuf) openSized(title string, h float64) {
+	b.f(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, h, esc(title))
 	b.f(`<title>%s</title>`, esc(title))
 }
 
@@ -204,10 +261,12 @@ func (b *svgBuf) axes(xs, ys scale, c lineChart) {
 	b.f(`<text transform="translate(16 %.1f) rotate(-90)" class="axis" text-anchor="middle">%s</text>`, (y0+y1)/2, esc(c.yLabel))
 }
 
+// bounds returns an axis range holding vals (those that are finite, and
+// positive on a log scale) with a margin; always lo < hi, both finite.
 func bounds(vals []float64, log bool) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, v := range vals {
-		if log && v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		if log && v <= 0 || !isFinite(v) {
 			continue
 		}
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
@@ -217,20 +276,56 @@ func bounds(vals []float64, log bool) (lo, hi float64) {
 	}
 	if log {
 		if hi/lo < 4 {
-			mid := math.Sqrt(lo * hi)
+			mid := math.Sqrt(lo) * math.Sqrt(hi)
 			lo, hi = mid/2, mid*2
 		}
-		return lo / 1.3, hi * 1.3
+		lo, hi = lo/1.3, hi*1.3
+		if !isFinite(hi) || lo <= 0 || !isFinite(lo) {
+			lo, hi = math.Max(lo, math.SmallestNonzeroFloat64*1e10), math.MaxFloat64/10
+		}
+		return lo, hi
 	}
-	if hi == lo {
-		hi = lo + 1
+	if hi-lo <= 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
+		d := math.Max(math.Abs(lo)*0.05, 1)
+		lo, hi = lo-d, hi+d
 	}
 	pad := (hi - lo) * 0.08
+	if !isFinite(pad) {
+		return lo, hi
+	}
 	return lo - pad, hi + pad
+}
+
+// finite returns the chart without points that cannot be drawn (NaN,
+// infinite, or not positive on a log axis) and ceilings that are not
+// finite.
+func (c lineChart) finite() lineChart {
+	ok := func(v float64, log bool) bool { return isFinite(v) && (!log || v > 0) }
+	var ss []series
+	for _, s := range c.series {
+		var pts []point
+		for _, p := range s.points {
+			if ok(p.x, c.xLog) && ok(p.y, c.yLog) {
+				pts = append(pts, p)
+			}
+		}
+		s.points = pts
+		ss = append(ss, s)
+	}
+	c.series = ss
+	var cs []ceiling
+	for _, cl := range c.ceilings {
+		if cl.slope != 0 && isFinite(cl.slope) && cl.slope > 0 || cl.slope == 0 && ok(cl.y, c.yLog) {
+			cs = append(cs, cl)
+		}
+	}
+	c.ceilings = cs
+	return c
 }
 
 // svg renders the chart.
 func (c lineChart) svg() string {
+	c = c.finite()
 	var xv, yv []float64
 	for _, s := range c.series {
 		for _, p := range s.points {
@@ -255,7 +350,17 @@ func (c lineChart) svg() string {
 	xs := scale{xlo, xhi, c.xLog, marginL, chartW - marginR}
 	ys := scale{ylo, yhi, c.yLog, chartH - marginB, marginT}
 	var b svgBuf
-	b.open(c.title)
+	named := 0
+	for _, s := range c.series {
+		if s.name != "" {
+			named++
+		}
+	}
+	if c.legendBelow {
+		b.openSized(c.title, chartH+8+20*float64(named))
+	} else {
+		b.open(c.title)
+	}
 	b.axes(xs, ys, c)
 	b.f(`<g class="ceilings">`)
 	for _, cl := range c.ceilings {
@@ -282,6 +387,9 @@ func (c lineChart) svg() string {
 	for _, s := range c.series {
 		pts := append([]point(nil), s.points...)
 		sort.Slice(pts, func(i, j int) bool { return pts[i].x < pts[j].x })
+		if s.id != "" {
+			b.f(`<g class="series" data-series="%s">`, esc(s.id))
+		}
 		if s.line && len(pts) > 1 {
 			var d strings.Builder
 			for i, p := range pts {
@@ -296,15 +404,23 @@ func (c lineChart) svg() string {
 		for _, p := range pts {
 			b.marker(s.marker, xs.at(p.x), ys.at(p.y), s.color)
 		}
+		if s.id != "" {
+			b.f(`</g>`)
+		}
 	}
-	b.legend(c.series)
+	if c.legendBelow {
+		b.legendAt(c.series, marginL, chartH+14)
+	} else {
+		b.legend(c.series)
+	}
 	b.f(`</svg>`)
 	return b.String()
 }
 
-func (b *svgBuf) legend(ss []series) {
-	y := marginT + 8
-	x := chartW - marginR + 14
+func (b *svgBuf) legend(ss []series) { b.legendAt(ss, chartW-marginR+14, marginT+8) }
+
+// legendAt draws one legend line per named series from (x, y) down.
+func (b *svgBuf) legendAt(ss []series, x, y float64) {
 	seen := map[string]bool{}
 	for _, s := range ss {
 		if seen[s.name] || s.name == "" {
@@ -330,9 +446,22 @@ type bar struct {
 func barChart(title, yLabel string, bars []bar, ref float64, refLabel string) string {
 	var b svgBuf
 	b.open(title)
-	top := ref
+	top := 0.0
+	if isFinite(ref) && ref > 0 && ref < 1e300 {
+		top = ref
+	} else {
+		ref = 0
+	}
+	var kept []bar
 	for _, x := range bars {
-		top = math.Max(top, x.value)
+		if isFinite(x.value) && x.value >= 0 && x.value < 1e300 {
+			kept = append(kept, x)
+			top = math.Max(top, x.value)
+		}
+	}
+	bars = kept
+	if top <= 0 || top > 1e300 {
+		top, ref = 1, 0
 	}
 	step := niceStep(top * 1.1 / 5)
 	ys := scale{0, math.Ceil(top*1.1/step) * step, false, chartH - marginB, marginT}
@@ -344,7 +473,7 @@ func barChart(title, yLabel string, bars []bar, ref float64, refLabel string) st
 	}
 	b.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="frame"/>`, x0, ys.px1, x1-x0, ys.px0-ys.px1)
 	b.f(`<text transform="translate(16 %.1f) rotate(-90)" class="axis" text-anchor="middle">%s</text>`, (ys.px0+ys.px1)/2, esc(yLabel))
-	slot := (x1 - x0) / float64(len(bars))
+	slot := (x1 - x0) / float64(max(len(bars), 1))
 	w := math.Min(slot*0.6, 90)
 	for i, x := range bars {
 		cx := x0 + slot*(float64(i)+0.5)
@@ -370,7 +499,10 @@ func roundTo(v float64, sig int) float64 {
 		return 0
 	}
 	p := math.Pow(10, float64(sig-1)-math.Floor(math.Log10(math.Abs(v))))
-	return math.Round(v*p) / p
+	if r := math.Round(v*p) / p; isFinite(r) {
+		return r
+	}
+	return v
 }
 
 // stack is one horizontal bar split into parts.
@@ -386,12 +518,19 @@ func stackChart(title, xLabel string, names []string, stacks []stack) string {
 	var b svgBuf
 	b.f(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s"><title>%s</title>`, chartW, h, esc(title), esc(title))
 	top := 0.0
-	for _, s := range stacks {
+	for i, s := range stacks {
 		sum := 0.0
-		for _, p := range s.parts {
+		for j, p := range s.parts {
+			if !isFinite(p) || p < 0 {
+				stacks[i].parts[j] = 0
+				continue
+			}
 			sum += p
 		}
 		top = math.Max(top, sum)
+	}
+	if top <= 0 || !isFinite(top) || top > math.MaxFloat64/100 {
+		top = 1
 	}
 	step := niceStep(top / 5)
 	xs := scale{0, math.Ceil(top/step) * step, false, marginL, chartW - marginR}

@@ -63,6 +63,9 @@ func Decode(r io.Reader, name string) (*File, error) {
 	if err := f.Validate(); err != nil {
 		return nil, &FormatError{name, err.Error()}
 	}
+	if err := f.CheckPlausible(); err != nil {
+		return nil, &FormatError{name, err.Error()}
+	}
 	return &f, nil
 }
 
@@ -82,6 +85,9 @@ func (f *File) Validate() error {
 		}
 		if m.FLOPPerSecond > 0 && !m.Verified {
 			return fmt.Errorf("measurement %d: a throughput without a passed check", i)
+		}
+		if (m.AlgBytesPerSecond > 0 || m.BusBytesPerSecond > 0) && (!m.Verified || m.WrongElements > 0) {
+			return fmt.Errorf("measurement %d: a collective bandwidth without a passed check", i)
 		}
 	}
 	return nil
@@ -116,36 +122,15 @@ func Write(path string, f *File) error {
 
 // WriteWith is Write with the content produced by fill.
 func WriteWith(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := writeTemp(path, fill)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = fill(tmp); err != nil {
+	if err = os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // the rename's directory entry; best effort
-		d.Close()
-	}
+	syncDir(filepath.Dir(path))
 	return nil
 }
 
@@ -156,7 +141,7 @@ func CheckWritable(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return errors.New("is a directory")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".probe-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ type File struct {
 	// Partial is true when the run was interrupted before it finished.
 	Partial      bool          `json:"partial"`
 	Measurements []Measurement `json:"measurements"`
+	// Fleet describes the fleet run (flopcast fleet run) the file belongs
+	// to: one rank's file, or the merged file with the verdicts.
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Tool identifies the program that wrote the file.
@@ -166,11 +169,35 @@ type Measurement struct {
 	// RelError is ‖out − ref‖₂ / ‖ref‖₂; nil when it is not a number.
 	RelError   *float64 `json:"rel_error"`
 	ErrorBound float64  `json:"error_bound,omitempty"`
-	// VerifyMode is "full" or "sampled"; Compared counts the elements
-	// compared with the float64 reference.
+	// VerifyMode is "full", "sampled" (files before Freivalds' test) or
+	// "sampled+freivalds"; Compared counts the elements compared with the
+	// float64 reference.
 	VerifyMode string `json:"verify_mode,omitempty"`
 	Compared   int64  `json:"compared,omitempty"`
-	Seed       uint64 `json:"seed"`
+	// Freivalds is the outcome of Freivalds' test over every output
+	// element (verify_mode "sampled+freivalds").
+	Freivalds *Freivalds `json:"freivalds,omitempty"`
+	Seed      uint64     `json:"seed"`
+	// Collective figures (workload "comm" or "p2p"): the operation
+	// (backend.CollectiveOp, e.g. "all_reduce"), the scope (ScopeWorld,
+	// ...), and algbw and busbw by nccl-tests' formulas in bytes/s
+	// (algbw = Bytes / median time; busbw = algbw × the operation's
+	// factor). Both are zero unless every output element was right.
+	Collective        string  `json:"collective,omitempty"`
+	Scope             string  `json:"scope,omitempty"`
+	AlgBytesPerSecond float64 `json:"alg_bytes_per_second,omitempty"`
+	BusBytesPerSecond float64 `json:"bus_bytes_per_second,omitempty"`
+	// WrongElements counts output elements that differed from the exact
+	// expected value, over every call on this rank.
+	WrongElements int64 `json:"wrong_elements,omitempty"`
+	// WaitSeconds holds, per timed call, the time this rank waited inside
+	// the collective after a fixed local phase (the late rank waits least).
+	WaitSeconds []float64 `json:"wait_seconds,omitempty"`
+	// Rank is the world rank that measured this, in fleet files.
+	Rank *int `json:"rank,omitempty"`
+	// Nodes names the nodes that took part, where it is not every node
+	// (a pairwise test's two nodes, an intra-node group's node).
+	Nodes []string `json:"nodes,omitempty"`
 	// StateBefore and StateAfter record the device's state around the
 	// timed calls.
 	StateBefore *State `json:"state_before,omitempty"`
@@ -182,6 +209,97 @@ type Measurement struct {
 	// (workload "block"); nil for other workloads.
 	Block *BlockMetrics `json:"block,omitempty"`
 	Notes []string      `json:"notes,omitempty"`
+	// Timing says how the timed calls were issued: TimingBackToBack (all
+	// calls of the window enqueued with no host work between them). Files
+	// from the old GPU loop, which waited on the host after every call,
+	// lack it; TimingMode reads them as TimingPerCall.
+	Timing string `json:"timing,omitempty"`
+	// DutyCycle is Σ device time of the timed calls ÷ the window's wall
+	// time (1 when the device never idled between calls).
+	DutyCycle float64 `json:"duty_cycle,omitempty"`
+	// Window is the device's state sampled through the timed window.
+	Window *Window `json:"window,omitempty"`
+	// FLOPPerSecondPerGHz is FLOPPerSecond ÷ the window's mean SM clock in
+	// GHz: clock-normalised efficiency.
+	FLOPPerSecondPerGHz float64 `json:"flop_per_second_per_ghz,omitempty"`
+	// FLOPPerJoule is FLOPs done in the window ÷ the energy the device
+	// used in it (equal to FLOP/s per watt).
+	FLOPPerJoule float64 `json:"flop_per_joule,omitempty"`
+}
+
+// Freivalds is Freivalds' test of a GEMM's whole output: random vectors
+// r and l, C·r against A·(B·r) and lᵀC against (lᵀA)·B in float64, each
+// row and column's residual divided by the root-sum-square of its terms.
+type Freivalds struct {
+	// Rounds is the number of random vectors per side.
+	Rounds int `json:"rounds"`
+	// Worst is the largest residual ratio over every row, column and
+	// round; nil when it is not a finite number (a NaN output).
+	Worst *float64 `json:"worst"`
+	// Bound is the largest ratio accepted for the dtype.
+	Bound float64 `json:"bound"`
+	// Where names the row or column of Worst, e.g. "row 17".
+	Where string `json:"where,omitempty"`
+}
+
+// Timing modes of Measurement.Timing.
+const (
+	// TimingBackToBack: every call of the window enqueued back to back,
+	// one synchronisation at the end (sustained load).
+	TimingBackToBack = "back-to-back"
+	// TimingPerCall: the host waited after every call, so the device idled
+	// between calls (burst timing; clocks stay higher than under load).
+	TimingPerCall = "per-call"
+)
+
+// TimingMode returns how the timed calls were issued: the Timing field when
+// set; else "per-call" for a GPU measurement (device "cuda…", measured by
+// the old loop that waited after every call) and "back-to-back" otherwise
+// (CPU calls run back to back by construction).
+func (m Measurement) TimingMode() string {
+	if m.Timing != "" {
+		return m.Timing
+	}
+	if strings.HasPrefix(m.Device, "cuda") {
+		return TimingPerCall
+	}
+	return TimingBackToBack
+}
+
+// BurstTiming reports whether m is a GPU measurement not timed back to
+// back: its throughput is a burst figure, not a sustained speed.
+func (m Measurement) BurstTiming() bool {
+	return strings.HasPrefix(m.Device, "cuda") && m.TimingMode() != TimingBackToBack
+}
+
+// Range is the mean, least and greatest of a sampled quantity.
+type Range struct {
+	Mean float64 `json:"mean"`
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+}
+
+// Window is the device's state sampled through one timed window (GPU:
+// NVML every ≤ 50 ms). A field is nil or zero when it could not be read.
+type Window struct {
+	// Seconds is the window's wall time.
+	Seconds     float64 `json:"seconds"`
+	SMClockMHz  *Range  `json:"sm_clock_mhz,omitempty"`
+	MemClockMHz *Range  `json:"mem_clock_mhz,omitempty"`
+	PowerW      *Range  `json:"power_w,omitempty"`
+	TempC       *Range  `json:"temp_c,omitempty"`
+	// AtPowerCapFraction is the fraction of samples at the power limit
+	// (NVML's software power cap reason).
+	AtPowerCapFraction float64 `json:"at_power_cap_fraction"`
+	// ThrottledFraction is the fraction of samples with a slowdown other
+	// than idle, application clocks or the power cap (thermal, hardware
+	// slowdown, sync boost, ...).
+	ThrottledFraction float64 `json:"throttled_fraction"`
+	// EnergyJ is the energy the device used in the window: the difference
+	// of its total-energy counter, else the integral of sampled power.
+	EnergyJ float64 `json:"energy_j,omitempty"`
+	// Samples counts the state readings taken.
+	Samples int `json:"samples"`
 }
 
 // Peer is a reference implementation's time for the same configuration.
@@ -194,6 +312,10 @@ type Peer struct {
 	FLOPPerSecond float64 `json:"flop_per_second,omitempty"`
 	// BytesPerSecond is the peer's throughput at the same byte count.
 	BytesPerSecond float64 `json:"bytes_per_second,omitempty"`
+	// DutyCycle and Window are the peer's own, measured as for the
+	// Measurement, so a ratio can be checked for equal conditions.
+	DutyCycle float64 `json:"duty_cycle,omitempty"`
+	Window    *Window `json:"window,omitempty"`
 }
 
 // BlockMetrics are the figures of one transformer-block training step
@@ -316,4 +438,113 @@ func StateNotes(before, after State) []string {
 		notes = append(notes, n)
 	}
 	return notes
+}
+
+// Fleet workloads and collective scopes.
+const (
+	// WorkloadComm is a collective among ranks; WorkloadP2P a send/recv
+	// between two ranks or a device-to-device copy.
+	WorkloadComm = "comm"
+	WorkloadP2P  = "p2p"
+
+	// ScopeIntraNode: the ranks that share one node.
+	ScopeIntraNode = "intra_node"
+	// ScopeWorld: every rank.
+	ScopeWorld = "world"
+	// ScopeInterNode: one rank per node (the network only).
+	ScopeInterNode = "inter_node"
+	// ScopePair: two nodes, one rank each (pairwise node test); a second
+	// pass against a known-good partner tells a bad node from a bad link.
+	ScopePair = "pair"
+)
+
+// Fleet verdicts.
+const (
+	VerdictPass = "PASS"
+	VerdictFail = "FAIL"
+	VerdictSkip = "SKIP"
+)
+
+// Fleet is the fleet block of a results file: which run, how it was
+// launched, who took part, and in the merged file the verdicts.
+type Fleet struct {
+	// RunID names the run; the merged file is fleet-<run_id>.json.
+	RunID string `json:"run_id"`
+	// Launcher is what started the processes: "slurm", "openmpi", "pmi",
+	// "torchrun", "kubernetes" or "flags".
+	Launcher  string `json:"launcher"`
+	WorldSize int    `json:"world_size"`
+	// Rank is the rank that wrote this file; nil in the merged file.
+	Rank *int `json:"rank,omitempty"`
+	// Backend names the collective backend, e.g. "tcp" or "nccl 2.21.5".
+	Backend string      `json:"backend,omitempty"`
+	Ranks   []FleetRank `json:"ranks"`
+	// Missing lists the ranks that never arrived or sent no results.
+	Missing []int `json:"missing_ranks,omitempty"`
+	// Stragglers lists the ranks whose figures stood out from the fleet.
+	Stragglers []Straggler `json:"stragglers,omitempty"`
+	// Verdicts holds one entry per node (merged file only).
+	Verdicts []Verdict `json:"verdicts,omitempty"`
+	// Thresholds says where the verdicts' thresholds came from.
+	Thresholds string `json:"thresholds,omitempty"`
+}
+
+// FleetRank is one process of a fleet run, as it introduced itself.
+type FleetRank struct {
+	Rank      int    `json:"rank"`
+	LocalRank int    `json:"local_rank"`
+	NodeRank  int    `json:"node_rank"`
+	Node      string `json:"node"`
+	Host      string `json:"host"`
+	// InstanceType is the cloud instance type, where known.
+	InstanceType string `json:"instance_type,omitempty"`
+	// GPUModel is the GPU's name ("NVIDIA H200"); empty on CPU ranks.
+	GPUModel string   `json:"gpu_model,omitempty"`
+	GPUUUIDs []string `json:"gpu_uuids,omitempty"`
+	Driver   string   `json:"driver,omitempty"`
+	CUDA     string   `json:"cuda,omitempty"`
+	NCCL     string   `json:"nccl,omitempty"`
+	// Version is the flopcast version the rank ran.
+	Version string `json:"version"`
+	// SuiteHash is a hash of the suite flags; every rank must agree.
+	SuiteHash string `json:"suite_hash,omitempty"`
+}
+
+// Straggler is a rank whose figure stood out from the fleet median.
+type Straggler struct {
+	Rank int    `json:"rank"`
+	Node string `json:"node"`
+	// Check names the figure: "wait" (least wait inside collectives after
+	// the fixed local phase: arrived late), "local_gemm" (local benchmark
+	// slower than the fleet), "link" (a pair's bandwidth).
+	Check string `json:"check"`
+	// Measured is the rank's figure ("wait": how late it arrived, the
+	// median over the calls), FleetMedian the fleet's, Threshold the
+	// limit it passed.
+	Measured    float64 `json:"measured"`
+	FleetMedian float64 `json:"fleet_median"`
+	Threshold   float64 `json:"threshold,omitempty"`
+	Unit        string  `json:"unit"`
+	// PValue is the Mann–Whitney test's, where one was run.
+	PValue  float64 `json:"p_value,omitempty"`
+	Message string  `json:"message,omitempty"`
+}
+
+// Verdict is one node's pass/fail with its reasons.
+type Verdict struct {
+	Node    string   `json:"node"`
+	Verdict string   `json:"verdict"`
+	Reasons []Reason `json:"reasons,omitempty"`
+}
+
+// Reason is one check behind a verdict.
+type Reason struct {
+	Check     string  `json:"check"`
+	Measured  float64 `json:"measured"`
+	Threshold float64 `json:"threshold"`
+	Unit      string  `json:"unit"`
+	// Source says where the threshold came from (thresholds file, the
+	// catalog with its citation, the fleet median).
+	Source  string `json:"source,omitempty"`
+	Message string `json:"message,omitempty"`
 }

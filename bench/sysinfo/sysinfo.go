@@ -242,9 +242,17 @@ func (c CPU) Peak(d kernels.DType) (float64, string) {
 // MemoryTotal returns MemTotal from /proc/meminfo in bytes.
 func (s System) MemoryTotal() int64 { return s.meminfo("MemTotal") }
 
-// MemoryAvailable returns MemAvailable from /proc/meminfo in bytes, the
-// memory a new allocation can get without swapping.
-func (s System) MemoryAvailable() int64 { return s.meminfo("MemAvailable") }
+// MemoryAvailable returns the memory a new allocation can get without
+// swapping or being killed, in bytes: MemAvailable from /proc/meminfo, or
+// less when a control group's memory limit leaves less (see CgroupMemory;
+// at least 1 byte then, as 0 means unknown).
+func (s System) MemoryAvailable() int64 {
+	avail := s.meminfo("MemAvailable")
+	if lim, ok := s.CgroupMemory(); ok && (avail <= 0 || lim.Free() < avail) {
+		return max(lim.Free(), 1)
+	}
+	return avail
+}
 
 func (s System) meminfo(key string) int64 {
 	sc := bufio.NewScanner(strings.NewReader(s.read("/proc/meminfo")))
@@ -317,7 +325,7 @@ func (s System) CPUState() result.State {
 	var mhz []float64
 	if freqs, _ := filepath.Glob(s.path("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")); len(freqs) > 0 {
 		for _, f := range freqs {
-			if v, err := strconv.ParseFloat(readFile(f), 64); err == nil {
+			if v, err := strconv.ParseFloat(readFile(f), 64); err == nil && result.PlausibleClockMHz(v/1000) {
 				mhz = append(mhz, v/1000)
 			}
 		}
@@ -326,7 +334,7 @@ func (s System) CPUState() result.State {
 		sc.Buffer(make([]byte, 1<<16), 1<<20)
 		for sc.Scan() {
 			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "cpu MHz" {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && result.PlausibleClockMHz(f) {
 					mhz = append(mhz, f)
 				}
 			}
@@ -337,7 +345,7 @@ func (s System) CPUState() result.State {
 	}
 	zones, _ := filepath.Glob(s.path("/sys/class/thermal/thermal_zone*/temp"))
 	for _, z := range zones {
-		if v, err := strconv.ParseFloat(readFile(z), 64); err == nil && v/1000 > st.TempC {
+		if v, err := strconv.ParseFloat(readFile(z), 64); err == nil && v/1000 > st.TempC && result.PlausibleTempC(v/1000) {
 			st.TempC = v / 1000
 		}
 	}

@@ -7,7 +7,10 @@
 //	‖out − ref‖₂ / ‖ref‖₂
 //
 // over every element when no dimension exceeds FullLimit, else over a grid
-// of sampled rows × columns of at least SampleTarget elements.
+// of sampled rows × columns of at least SampleTarget elements. A sample
+// measures precision but can miss a wrong row or column, so above
+// FullLimit Freivalds' test (see Freivalds) checks every element of the
+// output as well, in O(n²).
 package verify
 
 import (
@@ -29,7 +32,8 @@ const SampleTarget = 4096
 
 // Report is the outcome of one check.
 type Report struct {
-	// Mode is "full" or "sampled".
+	// Mode is "full", or "sampled+freivalds" (a sample compared with the
+	// reference and Freivalds' test over every element).
 	Mode string
 	// Compared is the number of elements compared with the reference.
 	Compared int64
@@ -42,7 +46,10 @@ type Report struct {
 	RelError float64
 	// Bound is the largest RelError accepted for the dtype.
 	Bound float64
-	// Passed is true when nothing is non-finite and RelError ≤ Bound.
+	// Freivalds is Freivalds' test of the whole output; nil in full mode.
+	Freivalds *Freivalds
+	// Passed is true when nothing is non-finite, RelError ≤ Bound and
+	// Freivalds' test (when run) passed.
 	Passed bool
 	// Reason says why the check failed; empty when it passed.
 	Reason string
@@ -60,13 +67,20 @@ func GEMM(a, b, c kernels.Matrix, d kernels.DType, seed uint64) Report {
 		return rep
 	}
 	// Every element is scanned, so an unwritten (still NaN) one is caught
-	// even when only a sample is compared.
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			if v := c.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
-				rep.NonFinite++
+	// even when only a sample is compared: here, or by Freivalds' test,
+	// which reads every element anyway.
+	full := max(m, n, k) <= FullLimit
+	if full {
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				if v := c.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+					rep.NonFinite++
+				}
 			}
 		}
+	} else {
+		f, bad := FreivaldsCheck(a, b, c, d, seed)
+		rep.Freivalds, rep.NonFinite = &f, bad
 	}
 	rep.Scanned = int64(m) * int64(n)
 
@@ -75,7 +89,7 @@ func GEMM(a, b, c kernels.Matrix, d kernels.DType, seed uint64) Report {
 		num += (got - want) * (got - want)
 		den += want * want
 	}
-	if max(m, n, k) <= FullLimit {
+	if full {
 		rep.Mode = "full"
 		ref := cpu.Reference(a, b)
 		for i := 0; i < m; i++ {
@@ -85,7 +99,7 @@ func GEMM(a, b, c kernels.Matrix, d kernels.DType, seed uint64) Report {
 		}
 		rep.Compared = int64(m) * int64(n)
 	} else {
-		rep.Mode = "sampled"
+		rep.Mode = "sampled+freivalds"
 		rows, cols := sampleGrid(m, n, seed)
 		for _, i := range rows {
 			for _, j := range cols {
@@ -104,6 +118,10 @@ func GEMM(a, b, c kernels.Matrix, d kernels.DType, seed uint64) Report {
 		rep.Reason = "relative error is NaN"
 	case rep.RelError > rep.Bound:
 		rep.Reason = fmt.Sprintf("relative error %.3g exceeds the %s bound %.3g", rep.RelError, d, rep.Bound)
+	case rep.Freivalds != nil && !rep.Freivalds.Passed():
+		f := rep.Freivalds
+		rep.Reason = fmt.Sprintf("Freivalds' test: %s is off by %.3g of its scale, above the %s bound %.3g (a wrong row or column the sample missed)",
+			f.Where, f.Worst, d, f.Bound)
 	default:
 		rep.Passed = true
 	}

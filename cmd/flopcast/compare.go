@@ -20,8 +20,8 @@ func init() {
 // the reference run; the --reference flag replaces its Reference.
 var compareOptions = compare.CatalogOptions(catalog.Default(), compare.DefaultReference())
 
-const compareUsage = `usage: flopcast compare [--format F] [--reference MODEL:TOKENS:GPUS] FILE|DIR...
-       flopcast compare --baseline OLD [--threshold 5%] [--alpha 0.05] NEW...`
+const compareUsage = `usage: flopcast compare [--format F] [--by type|machine|file] [--all] [--relative-to TYPE] [--reference MODEL:TOKENS:GPUS] FILE|DIR...
+       flopcast compare --baseline OLD [--threshold 5%] [--alpha 0.05] [--allow-different-machines] NEW...`
 
 func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flopcast compare", flag.ContinueOnError)
@@ -31,6 +31,10 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	threshold := fs.String("threshold", "5%", "least slowdown that counts as a regression")
 	alpha := fs.Float64("alpha", 0.05, "significance level of the rank test on the samples")
 	reference := fs.String("reference", "llama3-70b:15T:1024", "reference run priced by the forecast rows: MODEL[:TOKENS[:GPUS]]")
+	by := fs.String("by", "type", "one column per machine type, machine or file")
+	all := fs.Bool("all", false, "show every GEMM shape, bandwidth test and block configuration, not only the headline")
+	relativeTo := fs.String("relative-to", "", "add each value's ratio to this column's (its label or a unique part of it)")
+	allowDifferent := fs.Bool("allow-different-machines", false, "gate: compare files of different machine types")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -47,6 +51,10 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError("--reference %s: %v", *reference, err)
 	}
+	grouping, err := compare.ParseBy(*by)
+	if err != nil {
+		return usageError("--by %v", err)
+	}
 	th, err := compare.ParseThreshold(*threshold)
 	if err != nil {
 		return usageError("--threshold: %v", err)
@@ -59,34 +67,52 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	current, err := compare.Load(paths)
 	if err != nil {
-		return usageError("%v", err)
+		return usageError("%s", compare.Clean(err.Error()))
 	}
 	if *baseline == "" {
 		opt := compareOptions
-		opt.Reference = ref
+		opt.Reference, opt.By, opt.All, opt.RelativeTo = ref, grouping, *all, *relativeTo
 		t, err := compare.Build(current, opt)
 		if err != nil {
+			if errors.Is(err, compare.ErrUnknownColumn) {
+				return usageError("--relative-to: %v", err)
+			}
 			return usageError("%v", err)
 		}
-		return compare.Render(stdout, t, f)
+		if err := compare.Render(stdout, t, f); err != nil {
+			return err
+		}
+		return compare.RenderFleets(stdout, current, f) // a column per node for merged fleet files
 	}
 	old, err := compare.Load([]string{*baseline})
 	if err != nil {
-		return usageError("--baseline: %v", err)
+		return usageError("--baseline: %s", compare.Clean(err.Error()))
 	}
-	g, err := compare.Gate(old, current, compare.GateOptions{Threshold: th, Alpha: *alpha})
+	g, err := compare.Gate(old, current, compare.GateOptions{Threshold: th, Alpha: *alpha, AllowDifferentMachines: *allowDifferent})
 	if err != nil {
 		return usageError("--baseline %s: %v", *baseline, err)
 	}
 	if err := compare.RenderGate(stdout, g, f); err != nil {
 		return err
 	}
-	if g.Regressions > 0 {
-		what := "measurements"
-		if g.Regressions == 1 {
-			what = "measurement"
+	if g.Failed() {
+		var why []string
+		if g.Regressions > 0 {
+			what := "measurements"
+			if g.Regressions == 1 {
+				what = "measurement"
+			}
+			why = append(why, fmt.Sprintf("%d %s regressed against %s", g.Regressions, what, *baseline))
 		}
-		return withCode(exitFailure, fmt.Errorf("%d %s regressed against %s", g.Regressions, what, *baseline))
+		why = append(why, g.Problems...)
+		if len(g.Missing) > 0 && len(g.Problems) > 0 {
+			what := "measurements"
+			if len(g.Missing) == 1 {
+				what = "measurement"
+			}
+			why = append(why, fmt.Sprintf("%d baseline %s missing from the new run", len(g.Missing), what))
+		}
+		return withCode(exitFailure, errors.New(strings.Join(why, "; ")))
 	}
 	return nil
 }

@@ -114,6 +114,7 @@ func printGPUs(w io.Writer, p gpu.Probe) {
 	}
 	fmt.Fprintln(w, "gpus")
 	kv("status", p.Status)
+	kv("loader", hw.LoaderNotice())
 	for _, l := range p.Libraries {
 		switch {
 		case l.Loaded && l.Error != "":

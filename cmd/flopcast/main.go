@@ -7,7 +7,7 @@
 //
 // Run "flopcast run -h" for the run flags. Exit codes: 0 success, 1 a
 // measurement failed its check or the run failed, 2 bad input, 130
-// interrupted (partial results written).
+// interrupted (partial results written; a second interrupt stops at once).
 package main
 
 import (
@@ -18,14 +18,70 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
+// main runs a command with the signals handled: the first SIGINT, SIGTERM
+// or SIGHUP (an ssh connection dropped) cancels the command's context (a
+// run finishes the call in progress, writes what is finished and exits
+// 130); the second ends a command that handles it (see aborter) at once
+// after it writes what is finished, and any other command at once; a third
+// ends the process whatever it does.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &aborter{ch: make(chan struct{})}
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-sigs
+		cancel()
+		if a.handled.Load() && isTerminal(os.Stderr) {
+			fmt.Fprintln(os.Stderr, "\r\033[Kflopcast: stopping after the call in progress; interrupt again to stop at once")
+		}
+		<-sigs
+		if !a.handled.Load() {
+			os.Exit(exitInterrupted)
+		}
+		close(a.ch)
+		<-sigs
+		os.Exit(exitInterrupted)
+	}()
+	code := run(context.WithValue(ctx, aborterKey{}, a), os.Args[1:], os.Stdout, os.Stderr)
 	os.Exit(code)
+}
+
+// aborter carries the second interrupt to the command that handles it: a
+// run whose call in progress cannot be stopped (a BLAS call takes as long
+// as it takes) writes what is finished and returns at once.
+type aborter struct {
+	ch      chan struct{}
+	handled atomic.Bool
+}
+
+type aborterKey struct{}
+
+// abortOf returns ctx's aborter; nil (never requested) when there is none,
+// as in tests that call run directly.
+func abortOf(ctx context.Context) *aborter {
+	a, _ := ctx.Value(aborterKey{}).(*aborter)
+	return a
+}
+
+// handle says that the command ends by itself when abort is requested.
+func (a *aborter) handle() {
+	if a != nil {
+		a.handled.Store(true)
+	}
+}
+
+// requested is closed by the second interrupt; nil (never) without an
+// aborter.
+func (a *aborter) requested() <-chan struct{} {
+	if a == nil {
+		return nil
+	}
+	return a.ch
 }
 
 // command is one sub-command: its one-line summary and its entry point.

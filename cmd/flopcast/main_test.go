@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// Fuzzing (coordinator and workers alike) runs commands in-process:
+	// no binary to build.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
+	}
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "flopcast-test")
 	if err != nil {
 		panic(err)
@@ -181,7 +191,7 @@ func TestRunDefaultPathAndTable(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("results files: %v", files)
 	}
-	if !regexp.MustCompile(`-cpu-\d{8}T\d{6}Z\.json$`).MatchString(files[0]) {
+	if !regexp.MustCompile(`-cpu-\d{8}T\d{6}\.\d{3}Z-\d+\.json$`).MatchString(files[0]) {
 		t.Errorf("default name %s", files[0])
 	}
 	if !strings.Contains(o.stderr, "results: results/") {

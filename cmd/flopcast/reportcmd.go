@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -60,7 +63,10 @@ func reportCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	inputs, err := compare.Load(paths)
 	if err != nil {
-		return usageError("%v", err)
+		return usageError("%s", compare.Clean(err.Error()))
+	}
+	if err := refuseOverwrite(*out, inputs); err != nil {
+		return usageError("-o %s: %v", compare.Clean(*out), err)
 	}
 	opt := report.HTMLOptions{Compare: compareOptions, SweepGPUs: gpus}
 	opt.Compare.Reference = ref
@@ -75,9 +81,56 @@ func reportCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}); err != nil {
 		return withCode(exitUsage, fmt.Errorf("-o %s: cannot write: %v", *out, unwrapPath(err)))
 	}
-	n := len(compare.Machines(inputs))
-	fmt.Fprintf(stdout, "wrote %s (%d machine%s from %d results file%s)\n", *out, n, plural(n), len(inputs), plural(len(inputs)))
+	types := compare.Columns(compare.Runs(inputs), compare.ByType)
+	fmt.Fprintf(stdout, "wrote %s (%d machine type%s from %d results file%s)\n", compare.Clean(*out), len(types), plural(len(types)), len(inputs), plural(len(inputs)))
 	return nil
+}
+
+// refuseOverwrite refuses an output path that is one of the inputs (by
+// path or, through links, by file) or an existing file that reads as a
+// results file: a slip such as "report -o results/a.json results/b.json"
+// must not replace measurements with HTML.
+func refuseOverwrite(out string, inputs []compare.Input) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	st, statErr := os.Stat(out)
+	for _, in := range inputs {
+		ia, _ := filepath.Abs(in.Path)
+		if ia == abs {
+			return fmt.Errorf("is an input results file; refusing to overwrite it (choose another name, e.g. report.html)")
+		}
+		if statErr == nil {
+			if ist, err := os.Stat(in.Path); err == nil && os.SameFile(st, ist) {
+				return fmt.Errorf("is the same file as the input %s; refusing to overwrite it", compare.Clean(in.Path))
+			}
+		}
+	}
+	if statErr == nil && st.Mode().IsRegular() && looksLikeResults(out) {
+		return fmt.Errorf("is an existing flopcast results file; refusing to overwrite it with HTML")
+	}
+	return nil
+}
+
+// looksLikeResults reports whether path holds a JSON object whose tool.name
+// is flopcast's, whatever else it holds (a newer schema, implausible
+// values): such a file is never replaced.
+func looksLikeResults(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head struct {
+		Tool struct {
+			Name string `json:"name"`
+		} `json:"tool"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, 1<<30)).Decode(&head); err != nil {
+		return false
+	}
+	return head.Tool.Name == result.ToolName
 }
 
 func plural(n int) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/flopcast/flopcast/bench/hw"
 	"github.com/flopcast/flopcast/bench/report"
 	"github.com/flopcast/flopcast/bench/result"
+	"github.com/flopcast/flopcast/bench/sysinfo"
 	"github.com/flopcast/flopcast/bench/verify"
 	"github.com/flopcast/flopcast/kernels"
 )
@@ -32,6 +33,13 @@ type runOptions struct {
 	out, format                            string
 	quiet                                  bool
 	set                                    map[string]bool
+
+	// ltAlgo forces cuBLASLt's heuristic candidate of this rank, no search
+	// (--lt-algo; -1: search).
+	ltAlgo int
+
+	// force lets --out replace an existing file.
+	force bool
 
 	// search explores shapes around one size for the highest throughput.
 	search     bool
@@ -71,9 +79,11 @@ func parseRunFlags(args []string, stderr io.Writer) (*runOptions, error) {
 	fs.DurationVar(&o.maxTime, "max-time", 0, "stop repeating after this long once 3 calls are timed (default: the suite's)")
 	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (default: one per logical CPU)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for the random inputs (default: random, recorded in the results)")
-	fs.StringVar(&o.out, "out", "", "results file (default: results/<host>-<device>-<UTC time>.json)")
+	fs.StringVar(&o.out, "out", "", "results file, written as measured; an existing file is refused unless --force (default: results/<host>-<device>-<UTC time>-<pid>.json, a new name)")
 	fs.StringVar(&o.format, "format", "table", "output: table, json, csv, markdown or benchfmt")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the table")
+	fs.IntVar(&o.ltAlgo, "lt-algo", -1, "GPU gemm: use cuBLASLt's heuristic candidate of this rank (0: its first choice) with no algorithm search")
+	fs.BoolVar(&o.force, "force", false, "let --out replace an existing file (a results file is never replaced otherwise)")
 	set, err := parseFlags(fs, args, stderr, "usage: flopcast run [flags]")
 	if err != nil {
 		return nil, err
@@ -114,6 +124,16 @@ func (o *runOptions) plan() (bench.Suite, error) {
 		o.blocks = []kernels.BlockConfig{blk}
 	default:
 		return suite, usageError("--workload: unknown workload %q (known: gemm, block, bandwidth)", o.workload)
+	}
+	if o.set["lt-algo"] {
+		switch {
+		case o.ltAlgo < 0:
+			return suite, usageError("--lt-algo %d: must be >= 0 (the rank in cuBLASLt's heuristic list; 0 is its first choice)", o.ltAlgo)
+		case o.workload != "gemm":
+			return suite, usageError("--lt-algo: applies to --workload gemm only")
+		case strings.EqualFold(strings.TrimSpace(o.device), "all"):
+			return suite, usageError("--lt-algo: not with --device all; choose one GPU (--device cuda:N)")
+		}
 	}
 	if err := o.planSearch(); err != nil {
 		return suite, err
@@ -194,13 +214,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	format, _ := report.ParseFormat(o.format)
-	if o.set["out"] && o.out == "" {
-		return usageError("--out: empty path")
-	}
-	if o.out != "" {
-		if err := result.CheckWritable(o.out); err != nil {
-			return usageError("--out %s: cannot write: %v", o.out, unwrapPath(err))
-		}
+	if err := o.checkOut(); err != nil {
+		return err
 	}
 
 	if strings.EqualFold(strings.TrimSpace(o.device), "all") {
@@ -210,25 +225,107 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError("--device: %v", err)
 	}
-	defer b.Close()
+	aborted := false
+	defer func() {
+		if !aborted { // else a call may still run on b; the process ends
+			b.Close()
+		}
+	}()
 	if suite, err = o.fit(suite, b); err != nil {
 		return err
 	}
+	if o.set["lt-algo"] {
+		af, ok := b.(backend.AlgoForcer)
+		if !ok {
+			return usageError("--lt-algo: device %s (%s) has no cuBLASLt algorithm to choose (GPUs only)", b.Device().ID, b.Device().Name)
+		}
+		if err := af.ForceAlgo(o.ltAlgo); err != nil {
+			return usageError("--lt-algo: %v", err)
+		}
+	}
 	if !o.quiet {
 		for _, n := range notices {
+			fmt.Fprintln(stderr, n)
+		}
+		if n := hw.LoaderNotice(); n != "" {
 			fmt.Fprintln(stderr, n)
 		}
 	}
 
 	seed := o.runSeed()
 	file := bench.NewFile(result.Tool{Version: version, Commit: buildCommit()}, b, o.runThreads(), suite.Name, append([]string{"flopcast", "run"}, args...))
-	path, err := o.resultsPath(file)
+	rec, err := o.recorder(file, file)
 	if err != nil {
 		return err
 	}
 	cfg := o.config(suite, seed, stderr)
-	ms, runErr := o.measure(ctx, b, suite, cfg)
-	return o.finish(ctx, file, path, format, ms, runErr, stdout, stderr)
+	cfg.Done = func(m result.Measurement) { rec.Add(m) }
+	var ms []result.Measurement
+	abortOf(ctx).handle()
+	ms, aborted, err = untilAbort(ctx, rec, func() ([]result.Measurement, error) {
+		return o.measure(ctx, b, suite, cfg)
+	})
+	return o.finish(ctx, rec, file, format, ms, aborted, err, stdout, stderr)
+}
+
+// checkOut refuses, before anything is measured, an --out that cannot be
+// written or that exists (unless --force), and --force without --out.
+func (o *runOptions) checkOut() error {
+	if o.set["out"] && o.out == "" {
+		return usageError("--out: empty path")
+	}
+	if o.out == "" {
+		if o.force {
+			return usageError("--force: applies with --out only (default names are never reused)")
+		}
+		return nil
+	}
+	if err := result.CheckWritable(o.out); err != nil {
+		return usageError("--out %s: cannot write: %v", o.out, unwrapPath(err))
+	}
+	if st, err := os.Lstat(o.out); err == nil && !st.Mode().IsRegular() {
+		return usageError("--out %s: exists and is not a regular file", o.out)
+	} else if err == nil && !o.force {
+		return usageError("--out %s: the file exists; flopcast never replaces a results file (give another name, or --force to replace it)", o.out)
+	}
+	return nil
+}
+
+// recorder returns the Recorder that writes file as it is measured, to
+// --out or to a new name under results/ made from named.
+func (o *runOptions) recorder(file, named *result.File) (*bench.Recorder, error) {
+	path, err := o.resultsPath(named)
+	if err != nil {
+		return nil, err
+	}
+	opt := bench.RecorderOptions{Replace: o.force}
+	if o.out == "" { // a default name taken meanwhile: the next free one
+		opt.Rename = func(try int) string { return fmt.Sprintf("%s-%d.json", strings.TrimSuffix(path, ".json"), try) }
+	}
+	return bench.NewRecorder(file, path, opt), nil
+}
+
+// untilAbort runs measure on a goroutine of its own and returns what it
+// returns, unless a second interrupt comes first (see main): then it
+// returns at once the measurements rec holds (those finished), aborted
+// and a cancellation error; the call in progress, which cannot be
+// stopped inside BLAS or a driver, ends with the process.
+func untilAbort(ctx context.Context, rec *bench.Recorder, measure func() ([]result.Measurement, error)) (ms []result.Measurement, aborted bool, err error) {
+	type outcome struct {
+		ms  []result.Measurement
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		ms, err := measure()
+		done <- outcome{ms, err}
+	}()
+	select {
+	case r := <-done:
+		return r.ms, false, r.err
+	case <-abortOf(ctx).requested():
+		return rec.Measurements(), true, context.Canceled
+	}
 }
 
 // fit adapts the suite planned before the device was known to device b
@@ -259,7 +356,7 @@ func (o *runOptions) fit(suite bench.Suite, b backend.Backend) (bench.Suite, err
 		for _, blk := range o.blocks {
 			for _, d := range suite.DTypes {
 				if est := bench.BlockMemoryEstimate(blk, d); est.Total() > avail {
-					return suite, usageError("%s: the %s %s block needs %s, %s available", o.blockFlag(blk), blk, d, est, bench.GiB(avail))
+					return suite, usageError("%s: the %s %s block needs %s, %s available%s", o.blockFlag(blk), blk, d, est, bench.GiB(avail), limitNote(b, avail))
 				}
 			}
 		}
@@ -267,12 +364,24 @@ func (o *runOptions) fit(suite bench.Suite, b backend.Backend) (bench.Suite, err
 		for _, p := range suite.Problems {
 			for _, d := range suite.DTypes {
 				if need := memoryNeeded(p.Shape, d); need > avail {
-					return suite, usageError("--sizes %s: %s %s needs %s, %s available", p.Shape, p.Shape, d, bench.GiB(need), bench.GiB(avail))
+					return suite, usageError("--sizes %s: %s %s needs %s, %s available%s", p.Shape, p.Shape, d, bench.GiB(need), bench.GiB(avail), limitNote(b, avail))
 				}
 			}
 		}
 	}
 	return suite, nil
+}
+
+// limitNote names the control group's memory limit when it is what leaves
+// a CPU backend avail bytes.
+func limitNote(b backend.Backend, avail int64) string {
+	if b.Device().Kind == "gpu" {
+		return ""
+	}
+	if lim, ok := sysinfo.Local.CgroupMemory(); ok && max(lim.Free(), 1) == avail {
+		return fmt.Sprintf(" under the cgroup's memory limit of %s (%s)", bench.GiB(lim.Limit), lim.File)
+	}
+	return ""
 }
 
 // runSeed is --seed, or a random seed recorded in the results.
@@ -297,9 +406,13 @@ func (o *runOptions) resultsPath(file *result.File) (string, error) {
 		return o.out, nil
 	}
 	if err := os.MkdirAll("results", 0o755); err != nil {
-		return "", usageError("cannot create results/: %v", err)
+		return "", usageError("cannot create results/: %v (give --out FILE to write elsewhere)", err)
 	}
-	return defaultPath(file), nil
+	path := defaultPath(file)
+	if err := result.CheckWritable(path); err != nil {
+		return "", usageError("cannot write in results/: %v (give --out FILE to write elsewhere)", unwrapPath(err))
+	}
+	return path, nil
 }
 
 // config is the runner's configuration for a suite.
@@ -307,6 +420,7 @@ func (o *runOptions) config(suite bench.Suite, seed uint64, stderr io.Writer) be
 	cfg := bench.Config{
 		Problems: suite.Problems, DTypes: suite.DTypes, Warmup: suite.Warmup,
 		MinRepeats: suite.Repeats, MinTime: suite.MinTime, MaxTime: suite.MaxTime, Seed: seed,
+		WarmupTime: suite.WarmupTime,
 	}
 	if !o.quiet && isTerminal(stderr) {
 		cfg.Progress = progressBar(stderr)
@@ -325,7 +439,7 @@ func (o *runOptions) measure(ctx context.Context, b backend.Backend, suite bench
 	if o.workload == "block" {
 		return bench.RunBlocks(ctx, b, bench.BlockRun{
 			Blocks: o.blocks, DTypes: cfg.DTypes, Warmup: cfg.Warmup, MinRepeats: cfg.MinRepeats,
-			MinTime: cfg.MinTime, MaxTime: cfg.MaxTime, Seed: cfg.Seed, Progress: cfg.Progress,
+			MinTime: cfg.MinTime, MaxTime: cfg.MaxTime, Seed: cfg.Seed, Progress: cfg.Progress, Done: cfg.Done,
 		})
 	}
 	ms, err := bench.Run(ctx, b, cfg)
@@ -336,19 +450,29 @@ func (o *runOptions) measure(ctx context.Context, b backend.Backend, suite bench
 	return ms, err
 }
 
-// finish writes the results file (partial when interrupted), renders it
-// and turns the outcome into the exit status.
-func (o *runOptions) finish(ctx context.Context, file *result.File, path string, format report.Format, ms []result.Measurement, runErr error, stdout, stderr io.Writer) error {
-	file.Measurements = append(file.Measurements, ms...)
+// finish writes the results file a last time (partial when the run was
+// interrupted or failed), renders it and turns the outcome into the exit
+// status. A file that could not be written where asked is still rendered,
+// and the error says where the data went.
+func (o *runOptions) finish(ctx context.Context, rec *bench.Recorder, file *result.File, format report.Format, ms []result.Measurement, aborted bool, runErr error, stdout, stderr io.Writer) error {
 	interrupted := runErr != nil && ctx.Err() != nil
+	if aborted && !o.quiet && isTerminal(stderr) {
+		fmt.Fprint(stderr, "\r\033[K") // the progress bar's line
+	}
 	if runErr != nil && !interrupted {
-		return withCode(exitFailure, runErr)
+		if len(ms) == 0 {
+			return withCode(exitFailure, runErr)
+		}
+		path, werr := rec.Finish(ms, true)
+		if werr != nil {
+			return withCode(exitFailure, fmt.Errorf("%v; %v", runErr, savedWhere(werr, path)))
+		}
+		return withCode(exitFailure, fmt.Errorf("%v; %d finished measurements written to %s (partial)", runErr, len(ms), path))
 	}
-	file.Partial = interrupted
-
-	if err := result.Write(path, file); err != nil {
-		return withCode(exitFailure, fmt.Errorf("writing %s: %v", path, err))
+	if ms == nil {
+		ms = []result.Measurement{}
 	}
+	path, werr := rec.Finish(ms, interrupted)
 	if o.quiet {
 		if err := renderQuiet(stdout, file, format); err != nil {
 			return err
@@ -356,8 +480,14 @@ func (o *runOptions) finish(ctx context.Context, file *result.File, path string,
 	} else if err := report.Render(stdout, file, format); err != nil {
 		return err
 	}
+	if werr != nil {
+		return withCode(exitFailure, savedWhere(werr, path))
+	}
 	if !o.quiet {
 		fmt.Fprintf(stderr, "results: %s\n", path)
+	}
+	if aborted {
+		return withCode(exitInterrupted, fmt.Errorf("interrupted twice: stopped at once, the measurement in progress abandoned; %d finished measurements written to %s (partial)", len(ms), path))
 	}
 	if interrupted {
 		return withCode(exitInterrupted, fmt.Errorf("interrupted: %d finished measurements written to %s (partial)", len(ms), path))
@@ -372,6 +502,15 @@ func (o *runOptions) finish(ctx context.Context, file *result.File, path string,
 		return withCode(exitFailure, fmt.Errorf("%d of %d measurements failed their correctness check (see the table)", failed, len(ms)))
 	}
 	return nil
+}
+
+// savedWhere turns a failed write into the error that says where the data
+// is: the fallback file, or nowhere but the table printed.
+func savedWhere(werr error, path string) error {
+	if path == "" {
+		return fmt.Errorf("%v; the results are not saved anywhere: the table printed is all that is left", werr)
+	}
+	return fmt.Errorf("%v; the results are in %s", werr, path)
 }
 
 // renderQuiet prints the table without its footnotes.
@@ -398,7 +537,8 @@ func renderQuiet(w io.Writer, f *result.File, format report.Format) error {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// defaultPath is results/<host>-<device>-<UTC timestamp>.json.
+// defaultPath is results/<host>-<device>-<UTC time to the millisecond>-<process ID>.json,
+// a name no other run uses (the file is also created exclusively).
 func defaultPath(f *result.File) string {
 	host := unsafeName.ReplaceAllString(f.Host.Hostname, "_")
 	if host == "" {
@@ -408,7 +548,7 @@ func defaultPath(f *result.File) string {
 	if len(f.Devices) > 0 {
 		dev = unsafeName.ReplaceAllString(f.Devices[0].ID, "_")
 	}
-	return filepath.Join("results", fmt.Sprintf("%s-%s-%s.json", host, dev, f.Created.Format("20060102T150405Z")))
+	return filepath.Join("results", fmt.Sprintf("%s-%s-%s-%d.json", host, dev, time.Now().UTC().Format("20060102T150405.000Z"), os.Getpid()))
 }
 
 func unwrapPath(err error) error {
@@ -444,8 +584,8 @@ func (o *runOptions) block() (kernels.BlockConfig, error) {
 		if err != nil {
 			return c, usageError("--preset: %v", err)
 		}
-		if m.Experts > 0 {
-			return c, usageError("--preset %s: a mixture-of-experts layer is not a block this workload trains (dense presets only)", name)
+		if err := m.BlockError(); err != nil {
+			return c, usageError("--preset %s: %v", name, err)
 		}
 		c = kernels.BlockFromModel(m)
 	}

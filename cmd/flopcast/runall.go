@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"github.com/flopcast/flopcast/bench"
 	"github.com/flopcast/flopcast/bench/backend"
@@ -22,6 +23,9 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 	if err != nil {
 		return usageError("--device: %v", err)
 	}
+	if n := hw.LoaderNotice(); n != "" && !o.quiet {
+		io.WriteString(stderr, n+"\n")
+	}
 	openers := make([]bench.DeviceOpener, len(gpus))
 	for i, g := range gpus {
 		openers[i] = bench.DeviceOpener{ID: g.ID, Open: g.Open}
@@ -30,7 +34,7 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 	var (
 		fitted bench.Suite
 		file   *result.File
-		path   string
+		rec    atomic.Pointer[bench.Recorder]
 		first  string
 	)
 	// prepare runs once every GPU is open, before any measures: the suite
@@ -52,7 +56,8 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 		}
 		named := *file
 		named.Devices = []result.Device{{ID: "all"}}
-		path, err = o.resultsPath(&named)
+		r, err := o.recorder(file, &named)
+		rec.Store(r)
 		return err
 	}
 	task := func(ctx context.Context, b backend.Backend) ([]result.Measurement, error) {
@@ -60,10 +65,28 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 		if b.Device().ID == first {
 			progress = stderr
 		}
-		return o.measure(ctx, b, fitted, o.config(fitted, seed, progress))
+		cfg := o.config(fitted, seed, progress)
+		cfg.Done = func(m result.Measurement) { rec.Load().Add(m) }
+		return o.measure(ctx, b, fitted, cfg)
 	}
-	res, runErr := bench.RunAll(ctx, openers, prepare, task)
-	if file == nil { // a GPU did not open, or the suite does not fit one
+	var res bench.MultiResult
+	var runErr error
+	done := make(chan struct{})
+	abortOf(ctx).handle()
+	go func() {
+		defer close(done)
+		res, runErr = bench.RunAll(ctx, openers, prepare, task)
+	}()
+	select {
+	case <-done:
+	case <-abortOf(ctx).requested(): // a second interrupt: stop now
+		r := rec.Load()
+		if r == nil {
+			return withCode(exitInterrupted, errors.New("interrupted twice before measuring"))
+		}
+		return o.finish(ctx, r, r.File(), format, r.Measurements(), true, context.Canceled, stdout, stderr)
+	}
+	if file == nil || rec.Load() == nil { // a GPU did not open, or the suite does not fit one
 		var ee *exitError
 		switch {
 		case ctx.Err() != nil:
@@ -76,5 +99,5 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 	if len(res.Devices) > 0 {
 		file.Devices = res.Devices
 	}
-	return o.finish(ctx, file, path, format, res.Measurements, runErr, stdout, stderr)
+	return o.finish(ctx, rec.Load(), file, format, res.Measurements, false, runErr, stdout, stderr)
 }

@@ -89,7 +89,7 @@ func (o *runOptions) runSearch(ctx context.Context, b backend.Backend, cfg bench
 		res, err := bench.Search(ctx, b, bench.SearchConfig{
 			Center: cfg.Problems[0].Shape, DType: d, Step: o.searchStep, Budget: o.searchTime,
 			Warmup: cfg.Warmup, Repeats: cfg.MinRepeats, MinTime: cfg.MinTime, MaxTime: cfg.MaxTime,
-			Seed: cfg.Seed + uint64(i)<<20, Progress: cfg.Progress,
+			Seed: cfg.Seed + uint64(i)<<20, Progress: cfg.Progress, Done: cfg.Done,
 		})
 		ms = append(ms, res.Measurements...)
 		if err != nil {

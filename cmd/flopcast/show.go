@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/flopcast/flopcast/bench/compare"
 	"github.com/flopcast/flopcast/bench/report"
 	"github.com/flopcast/flopcast/bench/result"
 )
@@ -34,7 +35,7 @@ func showCmd(args []string, stdout, stderr io.Writer) error {
 	for _, path := range fs.Args() {
 		rf, err := result.Read(path)
 		if err != nil {
-			return usageError("%v", err)
+			return usageError("%s", compare.Clean(err.Error()))
 		}
 		files = append(files, rf)
 	}
@@ -43,7 +44,7 @@ func showCmd(args []string, stdout, stderr io.Writer) error {
 			if i > 0 {
 				fmt.Fprintln(stdout)
 			}
-			fmt.Fprintf(stdout, "%s  (%s, %s)\n", fs.Arg(i), rf.Host.Hostname, rf.Created.Format("2006-01-02 15:04 UTC"))
+			fmt.Fprintf(stdout, "%s  (%s, %s)\n", compare.Clean(fs.Arg(i)), compare.Clean(rf.Host.Hostname), rf.Created.Format("2006-01-02 15:04 UTC"))
 		}
 		if err := report.Render(stdout, rf, f); err != nil {
 			return err

@@ -24,7 +24,7 @@ import (
 )
 
 // Spec is how cuBLASLt is looked for, newest first.
-var Spec = dl.Spec{Name: "cublasLt", Sonames: []string{"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"}}
+var Spec = dl.Spec{Name: "cublasLt", Sonames: []string{"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"}, Require: dl.Required(symbols)}
 
 // MinWorkspace is the least workspace flopcast gives cuBLASLt.
 const MinWorkspace = 32 << 20
@@ -88,12 +88,7 @@ var (
 // Load opens cuBLASLt once per process.
 func Load() (Library, error) {
 	loadOnce.Do(func() {
-		lib, cand, err := dl.Load(Spec)
-		if err != nil {
-			loadErr = err
-			return
-		}
-		f, err := lib.BindAll(symbols)
+		lib, cand, f, err := dl.LoadBound(Spec, symbols)
 		if err != nil {
 			loadErr = err
 			return

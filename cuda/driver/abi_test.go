@@ -49,6 +49,7 @@ func TestSymbolNames(t *testing.T) {
 		"eventDestroy":  {"cuEventDestroy_v2", "cuEventDestroy"},
 		"eventRecord":   {"cuEventRecord"},
 		"eventQuery":    {"cuEventQuery"},
+		"eventSync":     {"cuEventSynchronize"},
 		// CUDA 12.8 adds cuEventElapsedTime_v2 with the same signature
 		// (float *ms, CUevent, CUevent); CUDA 13's header drops the
 		// original.

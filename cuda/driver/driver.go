@@ -25,7 +25,7 @@ import (
 )
 
 // Spec is how libcuda is looked for.
-var Spec = dl.Spec{Name: "cuda", Sonames: []string{"libcuda.so.1"}, Driver: true}
+var Spec = dl.Spec{Name: "cuda", Sonames: []string{"libcuda.so.1"}, Driver: true, Require: dl.Required(symbols)}
 
 // symbols are bound by Load: each entry lists the names tried, _v2 first,
 // and lists a _v2 only where it keeps the original's C signature (CUDA 13's
@@ -46,7 +46,7 @@ var symbols = map[string][]string{
 	"streamCreate": {"cuStreamCreate"}, "streamDestroy": {"cuStreamDestroy_v2", "cuStreamDestroy"},
 	"streamSync": {"cuStreamSynchronize"}, "streamQuery": {"cuStreamQuery"},
 	"eventCreate": {"cuEventCreate"}, "eventDestroy": {"cuEventDestroy_v2", "cuEventDestroy"},
-	"eventRecord": {"cuEventRecord"}, "eventQuery": {"cuEventQuery"},
+	"eventRecord": {"cuEventRecord"}, "eventQuery": {"cuEventQuery"}, "eventSync": {"cuEventSynchronize"},
 	"eventElapsed": {"cuEventElapsedTime_v2", "cuEventElapsedTime"},
 	"moduleLoad":   {"cuModuleLoadData"}, "moduleUnload": {"cuModuleUnload"}, "moduleFunc": {"cuModuleGetFunction"},
 	"launch":  {"cuLaunchKernel"},
@@ -75,13 +75,7 @@ type Library struct {
 // cuda.ErrNoDevice.
 func Load() (Library, error) {
 	loadOnce.Do(func() {
-		var err error
-		lib, libCand, err = dl.Load(Spec)
-		if err != nil {
-			loadErr = err
-			return
-		}
-		if fn, loadErr = lib.BindAll(symbols); loadErr != nil {
+		if lib, libCand, fn, loadErr = dl.LoadBound(Spec, symbols); loadErr != nil {
 			return
 		}
 		loadErr = check("cuInit", C.flop_cu_u(fn["init"], 0))

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -149,29 +150,50 @@ func (s Stream) Memset32Async(p Ptr, v uint32, count int64) error {
 
 // Wait waits for the stream's work, polling, and gives up after timeout
 // with an error matching cuda.ErrTimeout: a hung kernel is reported, not
-// waited on forever.
+// waited on forever. The poll sleeps between queries, so Wait is for
+// set-up, checks and clean-up; timed work ends with Synchronize.
 func (s Stream) Wait(timeout time.Duration) error {
 	return poll("cuStreamQuery", timeout, func() C.CUresult { return C.flop_cu_ptr(fn["streamQuery"], unsafe.Pointer(s.h)) })
+}
+
+// Synchronize blocks in the driver (cuStreamSynchronize) until the
+// stream's work is done: no host sleep lies between the last kernel's end
+// and the return. It has no timeout; callers bound it from outside.
+func (s Stream) Synchronize() error {
+	return check("cuStreamSynchronize", C.flop_cu_ptr(fn["streamSync"], unsafe.Pointer(s.h)))
 }
 
 // notReady is CUDA_ERROR_NOT_READY.
 const notReady = 600
 
+// poll queries until the work is done or timeout passes. It spins (with
+// a yield) for the first spinFor, then sleeps in growing steps up to 1 ms:
+// quick work returns within microseconds, long waits cost no core. Never
+// used inside a timed window (see Synchronize).
 func poll(op string, timeout time.Duration, query func() C.CUresult) error {
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	sleep := 10 * time.Microsecond
 	for {
 		rc := query()
 		if rc != notReady {
 			return check(op, rc)
 		}
-		if time.Now().After(deadline) {
+		now := time.Now()
+		if now.After(deadline) {
 			return fmt.Errorf("%s: work did not finish within %v: %w", op, timeout, cuda.ErrTimeout)
+		}
+		if now.Sub(start) < spinFor {
+			runtime.Gosched()
+			continue
 		}
 		time.Sleep(sleep)
 		sleep = min(2*sleep, time.Millisecond)
 	}
 }
+
+// spinFor is how long poll spins before it starts to sleep.
+const spinFor = 2 * time.Millisecond
 
 // Event is a CUDA event.
 type Event struct{ h C.CUevent }
@@ -191,9 +213,17 @@ func (e Event) Record(s Stream) error {
 	return check("cuEventRecord", C.flop_cu_record(fn["eventRecord"], e.h, s.h))
 }
 
-// Wait waits for the event, polling, up to timeout.
+// Wait waits for the event, polling, up to timeout (see Stream.Wait: not
+// for timed work).
 func (e Event) Wait(timeout time.Duration) error {
 	return poll("cuEventQuery", timeout, func() C.CUresult { return C.flop_cu_ptr(fn["eventQuery"], unsafe.Pointer(e.h)) })
+}
+
+// Synchronize blocks in the driver (cuEventSynchronize) until the event
+// has completed: the wait that ends a timed window, with no host sleep
+// between the device finishing and the host seeing it. No timeout.
+func (e Event) Synchronize() error {
+	return check("cuEventSynchronize", C.flop_cu_ptr(fn["eventSync"], unsafe.Pointer(e.h)))
 }
 
 // Elapsed returns the seconds between two completed events.

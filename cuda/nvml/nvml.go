@@ -7,29 +7,86 @@ package nvml
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/flopcast/flopcast/cuda"
+	"github.com/flopcast/flopcast/cuda/internal/dl"
 )
+
+// Spec is how libnvidia-ml is searched: FLOPCAST_CUDA_PATH, the loader's
+// path, then the distribution's directories (it comes with the driver, so
+// the toolkit and Python wheels are not searched). A candidate must export
+// the functions every use of NVML needs; one that does not is skipped.
+var Spec = dl.Spec{Name: "nvml", Sonames: []string{"libnvidia-ml.so.1"}, Driver: true, Require: [][]string{
+	{"nvmlInit_v2", "nvmlInit"}, {"nvmlShutdown"}, {"nvmlErrorString"},
+	{"nvmlSystemGetDriverVersion"}, {"nvmlDeviceGetHandleByUUID"},
+}}
 
 var (
 	initOnce sync.Once
 	lib      gonvml.Interface
 	initErr  error
+	loaded   Library
+	symbols  sync.Map // symbol name → bool: exported by the loaded library
 )
 
+// Library says which libnvidia-ml was loaded and why it was chosen.
+type Library struct {
+	// Path is the file loaded; Source says where it was found (see
+	// dl.Candidates).
+	Path, Source string
+}
+
+// Loaded returns the library in use, once a call has loaded it; the zero
+// Library when none is.
+func Loaded() Library {
+	if load() != nil {
+		return Library{}
+	}
+	return loaded
+}
+
+// load finds a libnvidia-ml that exports what Spec requires (probed with
+// our own dlopen, RTLD_LAZY|RTLD_LOCAL) and only then lets go-nvml open
+// that exact file. go-nvml opens its library with RTLD_GLOBAL and calls
+// its functions through lazily bound references: a file of the same name
+// without them (e.g. a stray libnvidia-ml.so.1 on LD_LIBRARY_PATH) would
+// make the dynamic linker abort the whole process at the first call.
 func load() error {
 	initOnce.Do(func() {
-		l := gonvml.New()
+		path, cand, err := dl.Probe(Spec)
+		if err != nil {
+			initErr = err
+			return
+		}
+		l := gonvml.New(gonvml.WithLibraryPath(path))
 		if rc := l.Init(); rc != gonvml.SUCCESS {
 			initErr = wrap("nvmlInit", rc)
 			return
 		}
 		lib = l
+		loaded = Library{Path: path, Source: cand.Source}
 	})
 	return initErr
+}
+
+// HasSymbol reports whether the loaded libnvidia-ml exports the function
+// name (e.g. "nvmlDeviceGetTotalEnergyConsumption"). Every go-nvml call
+// beyond Spec's required functions must be guarded by it: calling one the
+// library lacks aborts the process (older drivers lack newer functions).
+func HasSymbol(name string) bool {
+	if load() != nil {
+		return false
+	}
+	if v, ok := symbols.Load(name); ok {
+		return v.(bool)
+	}
+	ok := lib.Extensions().LookupSymbol(name) == nil
+	symbols.Store(name, ok)
+	return ok
 }
 
 func wrap(op string, rc gonvml.Return) error {
@@ -82,31 +139,27 @@ type State struct {
 	ECCUncorrected uint64
 }
 
-// State samples the GPU.
+// State samples the GPU: the readings of Read (zero where one could not be
+// read) and the uncorrected ECC count.
 func (m *Monitor) State() State {
+	r := m.Read()
 	var s State
-	if v, rc := m.dev.GetClockInfo(gonvml.CLOCK_SM); rc == gonvml.SUCCESS {
-		s.SMClockMHz = float64(v)
+	for _, f := range []struct {
+		from float64
+		to   *float64
+	}{{r.SMClockMHz, &s.SMClockMHz}, {r.MemClockMHz, &s.MemClockMHz}, {r.TempC, &s.TempC}, {r.PowerW, &s.PowerW}} {
+		if !math.IsNaN(f.from) {
+			*f.to = f.from
+		}
 	}
-	if v, rc := m.dev.GetClockInfo(gonvml.CLOCK_MEM); rc == gonvml.SUCCESS {
-		s.MemClockMHz = float64(v)
+	if r.ReasonsOK {
+		s.Reasons, s.Throttled = ThrottleReasons(r.Reasons)
+		s.PowerCapped = r.Reasons&powerCapBit != 0
 	}
-	if v, rc := m.dev.GetTemperature(gonvml.TEMPERATURE_GPU); rc == gonvml.SUCCESS {
-		s.TempC = float64(v)
-	}
-	if v, rc := m.dev.GetPowerUsage(); rc == gonvml.SUCCESS {
-		s.PowerW = float64(v) / 1000
-	}
-	mask, rc := m.dev.GetCurrentClocksEventReasons()
-	if rc != gonvml.SUCCESS {
-		mask, rc = m.dev.GetCurrentClocksThrottleReasons()
-	}
-	if rc == gonvml.SUCCESS {
-		s.Reasons, s.Throttled = ThrottleReasons(mask)
-		s.PowerCapped = mask&powerCapBit != 0
-	}
-	if v, rc := m.dev.GetTotalEccErrors(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.VOLATILE_ECC); rc == gonvml.SUCCESS {
-		s.ECCUncorrected = v
+	if HasSymbol("nvmlDeviceGetTotalEccErrors") {
+		if v, rc := m.dev.GetTotalEccErrors(gonvml.MEMORY_ERROR_TYPE_UNCORRECTED, gonvml.VOLATILE_ECC); rc == gonvml.SUCCESS {
+			s.ECCUncorrected = v
+		}
 	}
 	return s
 }
@@ -121,13 +174,17 @@ type Links struct {
 // Links reads the PCIe link and counts active NVLinks.
 func (m *Monitor) Links() Links {
 	var l Links
-	if v, rc := m.dev.GetCurrPcieLinkGeneration(); rc == gonvml.SUCCESS {
-		l.PCIeGen = v
+	if HasSymbol("nvmlDeviceGetCurrPcieLinkGeneration") {
+		if v, rc := m.dev.GetCurrPcieLinkGeneration(); rc == gonvml.SUCCESS {
+			l.PCIeGen = v
+		}
 	}
-	if v, rc := m.dev.GetCurrPcieLinkWidth(); rc == gonvml.SUCCESS {
-		l.PCIeWidth = v
+	if HasSymbol("nvmlDeviceGetCurrPcieLinkWidth") {
+		if v, rc := m.dev.GetCurrPcieLinkWidth(); rc == gonvml.SUCCESS {
+			l.PCIeWidth = v
+		}
 	}
-	for i := 0; i < gonvml.NVLINK_MAX_LINKS; i++ {
+	for i := 0; i < gonvml.NVLINK_MAX_LINKS && HasSymbol("nvmlDeviceGetNvLinkState"); i++ {
 		st, rc := m.dev.GetNvLinkState(i)
 		if rc != gonvml.SUCCESS {
 			break

@@ -1,8 +1,11 @@
 package nvml
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/flopcast/flopcast/cuda/internal/dl"
 )
 
 func TestThrottleReasons(t *testing.T) {
@@ -37,7 +40,10 @@ func TestOpenWithoutLibraryFailsCleanly(t *testing.T) {
 	if _, err := DriverVersion(); err == nil {
 		t.Skip("NVML is installed here")
 	}
-	if !strings.Contains(err.Error(), "nvml") {
-		t.Errorf("error does not name nvml: %v", err)
+	if !strings.Contains(err.Error(), "libnvidia-ml.so.1") || !errors.Is(err, dl.ErrNotFound) && !strings.Contains(err.Error(), "nvml") {
+		t.Errorf("error does not name libnvidia-ml: %v", err)
+	}
+	if Loaded() != (Library{}) || HasSymbol("nvmlInit_v2") {
+		t.Errorf("no library, yet Loaded() = %+v or HasSymbol is true", Loaded())
 	}
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // Spec is how NVRTC is looked for, newest first.
-var Spec = dl.Spec{Name: "nvrtc", Sonames: []string{"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"}}
+var Spec = dl.Spec{Name: "nvrtc", Sonames: []string{"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"}, Require: dl.Required(symbols)}
 
 var symbols = map[string][]string{
 	"version": {"nvrtcVersion"}, "create": {"nvrtcCreateProgram"}, "compile": {"nvrtcCompileProgram"},
@@ -55,12 +55,7 @@ var (
 // Load opens NVRTC once per process.
 func Load() (Library, error) {
 	loadOnce.Do(func() {
-		lib, cand, err := dl.Load(Spec)
-		if err != nil {
-			loadErr = err
-			return
-		}
-		f, err := lib.BindAll(symbols)
+		lib, cand, f, err := dl.LoadBound(Spec, symbols)
 		if err != nil {
 			loadErr = err
 			return

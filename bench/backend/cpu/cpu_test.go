@@ -44,7 +44,7 @@ func TestCPUBackendMeasuresVerifiedGEMMs(t *testing.T) {
 			}
 		}
 	}
-	if ms[1].VerifyMode != "sampled" || ms[0].VerifyMode != "full" {
+	if ms[1].VerifyMode != "sampled+freivalds" || ms[0].VerifyMode != "full" {
 		t.Errorf("verify modes %q %q", ms[0].VerifyMode, ms[1].VerifyMode)
 	}
 }

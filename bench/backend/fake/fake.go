@@ -18,12 +18,14 @@ type Fault int
 
 // The faults.
 const (
-	None       Fault = iota
-	Wrong            // every output element 1% off (a wrong alpha)
-	Unwritten        // one output element never written
-	NaN              // one output element NaN
-	WrongLater       // right on the first call, 1% off on later ones
-	RunError         // every call returns an error
+	None        Fault = iota
+	Wrong             // every output element 1% off (a wrong alpha)
+	Unwritten         // one output element never written
+	NaN               // one output element NaN
+	WrongLater        // right on the first call, 1% off on later ones
+	RunError          // every call returns an error
+	SilentLater       // right on the first call, writes nothing on later ones
+	WrongRow          // the middle output row holds the next row's values (an indexing bug)
 )
 
 // ErrOutOfMemory is what NewGEMM returns when OutOfMemory is set.
@@ -44,11 +46,28 @@ type Backend struct {
 	Peak float64
 	// Throttle makes the state after the first call report throttling.
 	Throttle bool
+	// Gap is the idle device time between two calls of a timed window
+	// (RunWindow): a device the host does not keep busy.
+	Gap float64
+	// Clocks are the SM clocks successive State calls report, the last
+	// repeated; empty means 1000 MHz.
+	Clocks []float64
+	// Window is what SampleWindow's stop returns (a copy), with
+	// WindowErr; both nil means nothing was sampled.
+	Window    *result.Window
+	WindowErr error
 
-	calls int
+	calls  int
+	states int
+	// Windows counts the RunWindow calls, WindowCalls their calls.
+	Windows, WindowCalls int
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend      = (*Backend)(nil)
+	_ backend.StateSampler = (*Backend)(nil)
+	_ backend.WindowGEMM   = (*gemm)(nil)
+)
 
 // Device implements backend.Backend.
 func (f *Backend) Device() result.Device {
@@ -82,7 +101,23 @@ func (f *Backend) MemoryAvailable() int64 { return f.Memory }
 
 // State implements backend.Backend.
 func (f *Backend) State() result.State {
-	return result.State{ClockMHz: 1000, Throttled: f.Throttle && f.calls > 0}
+	clk := 1000.0
+	if n := len(f.Clocks); n > 0 {
+		clk = f.Clocks[min(f.states, n-1)]
+	}
+	f.states++
+	return result.State{ClockMHz: clk, Throttled: f.Throttle && f.calls > 0}
+}
+
+// SampleWindow implements backend.StateSampler with the scripted Window.
+func (f *Backend) SampleWindow() func() (*result.Window, error) {
+	return func() (*result.Window, error) {
+		if f.Window == nil {
+			return nil, f.WindowErr
+		}
+		w := *f.Window
+		return &w, f.WindowErr
+	}
 }
 
 // Close implements backend.Backend.
@@ -97,6 +132,15 @@ type gemm struct {
 func (g *gemm) Run(s int) (float64, error) {
 	if g.f.Fault == RunError {
 		return 0, errors.New("fake: launch failed")
+	}
+	d := 1e-3
+	if n := len(g.f.Durations); n > 0 {
+		d = g.f.Durations[g.f.calls%n]
+	}
+	if g.f.Fault == SilentLater && g.calls > 0 {
+		g.calls++
+		g.f.calls++
+		return d, nil
 	}
 	if err := g.GEMM.Run(s); err != nil {
 		return 0, err
@@ -115,13 +159,34 @@ func (g *gemm) Run(s int) (float64, error) {
 		if g.calls > 1 {
 			scale(c, 1.01)
 		}
-	}
-	d := 1e-3
-	if n := len(g.f.Durations); n > 0 {
-		d = g.f.Durations[g.f.calls%n]
+	case WrongRow:
+		for j := 0; j < cols && rows > 1; j++ {
+			src := (rows/2+1)%rows*cols + j
+			set(c, (rows/2)*cols+j, func(float64) float64 { return c.At(src/cols, j) })
+		}
 	}
 	g.f.calls++
 	return d, nil
+}
+
+// RunWindow implements backend.WindowGEMM: the calls run one by one (so
+// faults and scripted durations apply as in Run), and the window's
+// device time is their durations with Gap idle between two calls.
+func (g *gemm) RunWindow(calls int) (backend.WindowTiming, error) {
+	g.f.Windows++
+	w := backend.WindowTiming{Calls: calls, PerSample: 1, Samples: make([]float64, 0, calls)}
+	for i := 0; i < calls; i++ {
+		d, err := g.Run(i % g.Sets())
+		if err != nil {
+			return backend.WindowTiming{}, err
+		}
+		w.Samples = append(w.Samples, d)
+		w.Busy += d
+	}
+	g.f.WindowCalls += calls
+	w.Span = w.Busy + float64(calls-1)*g.f.Gap
+	w.Wall = w.Span
+	return w, nil
 }
 
 func set(m kernels.Matrix, i int, f func(float64) float64) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"time"
 	"unsafe"
 
 	"github.com/flopcast/flopcast/bench/result"
@@ -25,8 +27,26 @@ type BandwidthConfig struct {
 	DeviceBytes int64
 	// HostBytes is the pinned host buffer (0: 256 MiB).
 	HostBytes int64
-	// Warmup and Repeats are the untimed and timed calls per measurement.
+	// Warmup and Repeats are the least untimed and timed calls per
+	// measurement.
 	Warmup, Repeats int
+	// WarmupTime and MinTime are the least back-to-back warm-up and timed
+	// window, in device time (0: calls only); the window stops short at
+	// maxBandwidthWindow.
+	WarmupTime, MinTime time.Duration
+}
+
+// maxBandwidthWindow bounds a bandwidth window's planned length.
+const maxBandwidthWindow = 4 * time.Second
+
+// bandwidthCalls is how many calls of est seconds make at least least
+// calls and minTime, within maxBandwidthWindow.
+func bandwidthCalls(least int, minTime time.Duration, est float64) int {
+	n := max(least, 1)
+	if est > 0 && minTime > 0 {
+		n = max(n, int(math.Ceil(min(minTime, maxBandwidthWindow).Seconds()/est-1e-9)))
+	}
+	return n
 }
 
 // bandwidthSize picks the device buffer size: the request or 1 GiB,
@@ -159,32 +179,28 @@ func (bk *Backend) poisonFn(buf driver.Ptr, size int64) func() error {
 }
 
 // timeOp measures one operation: poison (untimed), one call checked,
-// warm-up, then timed calls with events.
+// warm-up, then the poisoned destination filled again by a window of
+// back-to-back timed calls (one event pair each, one blocking wait) with
+// NVML sampling through it, and the result checked again.
 func (bk *Backend) timeOp(ctx context.Context, label string, moved int64, cfg BandwidthConfig, op, check, poison func() error) (result.Measurement, error) {
 	m := result.Measurement{Workload: "bandwidth", Label: label, DType: BandwidthDType, Bytes: moved, Warmup: cfg.Warmup}
-	if poison != nil {
+	poisonAndWait := func() error {
+		if poison == nil {
+			return nil
+		}
 		if err := poison(); err != nil {
-			return m, err
+			return err
 		}
+		return bk.stream.Wait(Timeout)
 	}
-	once := func() (float64, error) {
-		if err := bk.start.Record(bk.stream); err != nil {
-			return 0, err
-		}
-		if err := op(); err != nil {
-			return 0, err
-		}
-		if err := bk.stop.Record(bk.stream); err != nil {
-			return 0, err
-		}
-		if err := bk.stop.Wait(Timeout); err != nil {
-			return 0, err
-		}
-		return driver.Elapsed(bk.start, bk.stop)
-	}
-	if _, err := once(); err != nil {
+	if err := poisonAndWait(); err != nil {
 		return m, err
 	}
+	first, err := bk.pipe.run(1, func(int) error { return op() })
+	if err != nil {
+		return m, err
+	}
+	est := first.Samples[0]
 	if check != nil {
 		if err := check(); err != nil {
 			m.Status = result.StatusFailed
@@ -193,30 +209,55 @@ func (bk *Backend) timeOp(ctx context.Context, label string, moved int64, cfg Ba
 		}
 		m.Verified = true
 	}
-	before := bk.State()
-	for i := 0; i < cfg.Warmup; i++ {
-		if _, err := once(); err != nil {
-			return m, err
-		}
-	}
-	var samples []float64
-	for i := 0; i < cfg.Repeats; i++ {
-		if err := ctx.Err(); err != nil {
-			return m, err
-		}
-		t, err := once()
+	if warm := bandwidthCalls(cfg.Warmup, cfg.WarmupTime, est); cfg.Warmup > 0 || cfg.WarmupTime > 0 {
+		w, err := bk.pipe.run(warm, func(int) error { return op() })
 		if err != nil {
 			return m, err
 		}
-		samples = append(samples, t)
+		if len(w.Samples) > 0 {
+			est = w.Samples[len(w.Samples)/2]
+		}
 	}
-	after := bk.State()
-	m.StateBefore, m.StateAfter = &before, &after
-	sum, err := stats.Summarize(samples)
+	if err := ctx.Err(); err != nil {
+		return m, err
+	}
+	// Poisoned again, so the check after timing sees what the timed calls
+	// wrote.
+	if err := poisonAndWait(); err != nil {
+		return m, err
+	}
+	before := bk.State()
+	stop := bk.SampleWindow()
+	w, err := bk.pipe.run(bandwidthCalls(cfg.Repeats, cfg.MinTime, est), func(int) error { return op() })
+	win, werr := stop()
 	if err != nil {
 		return m, err
 	}
-	m.Status, m.Seconds, m.Samples, m.Noisy = result.StatusOK, &sum, samples, sum.Noisy()
+	after := bk.State()
+	if check != nil {
+		if err := check(); err != nil {
+			m.Status = result.StatusFailed
+			m.Verified = false
+			m.Notes = append(m.Notes, "check after timing failed: "+err.Error())
+			return m, nil
+		}
+	}
+	m.StateBefore, m.StateAfter = &before, &after
+	sum, err := stats.Summarize(w.Samples)
+	if err != nil {
+		return m, err
+	}
+	m.Status, m.Seconds, m.Samples, m.Noisy = result.StatusOK, &sum, w.Samples, sum.Noisy()
+	m.Timing, m.DutyCycle = result.TimingBackToBack, w.DutyCycle()
+	if win != nil {
+		win.Seconds = w.Wall
+	} else {
+		win = &result.Window{Seconds: w.Wall}
+		if werr != nil {
+			m.Notes = append(m.Notes, "window state: "+werr.Error())
+		}
+	}
+	m.Window = win
 	if sum.Median > 0 {
 		m.BytesPerSecond = float64(moved) / sum.Median
 	}
@@ -312,7 +353,8 @@ func launchDims(n uint64, sms int) (grid, block driver.Dim3) {
 }
 
 // MeasureBandwidth implements bench.BandwidthMeter with the default
-// buffer sizes.
+// buffer sizes and sustained windows: at least 1 s of back-to-back
+// warm-up and a timed window of at least 1 s.
 func (bk *Backend) MeasureBandwidth(ctx context.Context, warmup, repeats int) ([]result.Measurement, error) {
-	return bk.Bandwidth(ctx, BandwidthConfig{Warmup: warmup, Repeats: repeats})
+	return bk.Bandwidth(ctx, BandwidthConfig{Warmup: warmup, Repeats: repeats, WarmupTime: time.Second, MinTime: time.Second})
 }

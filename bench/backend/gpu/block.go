@@ -282,7 +282,7 @@ func (s *blockStep) download(p driver.Ptr, n int64) []float64 {
 }
 
 // Step implements backend.BlockStep: every op enqueued with an event
-// after it, one wait, the loss read back. Phases and kinds are sums of
+// after it, one blocking wait, the loss read back. Phases and kinds are sums of
 // the per-op event intervals.
 func (s *blockStep) Step() (backend.BlockTiming, error) {
 	var tm backend.BlockTiming
@@ -299,8 +299,10 @@ func (s *blockStep) Step() (backend.BlockTiming, error) {
 				return err
 			}
 		}
+		// The driver's blocking wait, not a sleep-poll: the next step's
+		// launches follow as soon as this one ends.
 		last := s.events[len(s.ops)]
-		if err := last.Wait(Timeout); err != nil {
+		if err := last.Synchronize(); err != nil {
 			return err
 		}
 		total, err := driver.Elapsed(s.events[0], last)

@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -22,6 +23,10 @@ const (
 	searchBudget = 3 * time.Second
 )
 
+// maxForcedRank bounds the heuristic list asked for when --lt-algo names
+// a rank; a larger rank is refused as past the list.
+const maxForcedRank = 63
+
 type operands struct{ a, b, c driver.Ptr }
 
 // gemm is one GEMM problem on the GPU.
@@ -35,12 +40,14 @@ type gemm struct {
 	out    hostMatrix
 	algo   int
 	tried  int
+	// forced is true when --lt-algo chose algo (no search).
+	forced bool
 	// trial holds each candidate's median trial time in seconds, by
 	// heuristic rank; 0 for one that failed or was not tried.
 	trial []float64
 }
 
-var _ backend.GEMM = (*gemm)(nil)
+var _ backend.WindowGEMM = (*gemm)(nil)
 
 // fitSets returns how many operand sets of setBytes fit in free bytes
 // (at most want), and an error naming the need when not even one does.
@@ -97,9 +104,16 @@ func (bk *Backend) NewGEMM(shape kernels.GEMMShape, d kernels.DType, sets int, s
 				return err
 			}
 		}
-		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, g.scales, g.scales.Add(scaleStride), searchAlgos)
+		want := searchAlgos
+		if bk.forceAlgo >= 0 {
+			want = max(want, min(bk.forceAlgo+1, maxForcedRank+1))
+		}
+		g.mm, err = bk.lt.NewMatmul(p, bk.workspace, Workspace, g.scales, g.scales.Add(scaleStride), want)
 		if err != nil {
 			return err
+		}
+		if bk.forceAlgo >= 0 {
+			return g.useAlgo(bk.forceAlgo)
 		}
 		return g.pickAlgo()
 	})
@@ -159,36 +173,75 @@ func (g *gemm) pickAlgo() error {
 	return nil
 }
 
-// timeAlgo runs algorithm i once untimed, then calls times, and returns
-// the median seconds.
+// useAlgo keeps the heuristic's candidate rank with no search (--lt-algo),
+// after one call to see that it runs.
+func (g *gemm) useAlgo(rank int) error {
+	if rank >= len(g.mm.Algos) {
+		return fmt.Errorf("--lt-algo %d: cuBLASLt's heuristic proposed %d algorithm(s) for %s %s (ranks 0..%d): %w",
+			rank, len(g.mm.Algos), g.plan.DType, g.plan.Shape, len(g.mm.Algos)-1, cuda.ErrNotSupported)
+	}
+	if _, err := g.run(rank, 0); err != nil {
+		return err
+	}
+	g.algo, g.forced = rank, true
+	return nil
+}
+
+// timeAlgo runs algorithm i once untimed, then calls calls back to back
+// in one window (as the timed window will run them), and returns the
+// median seconds.
 func (g *gemm) timeAlgo(i, calls int) (float64, error) {
 	if _, err := g.run(i, 0); err != nil {
 		return 0, err
 	}
-	ts := make([]float64, 0, calls)
-	for c := 0; c < calls; c++ {
-		t, err := g.run(i, (c+1)%len(g.sets))
-		if err != nil {
-			return 0, err
-		}
-		ts = append(ts, t)
+	n := len(g.sets)
+	w, err := g.bk.pipe.run(calls, func(c int) error {
+		o := g.sets[(c+1)%n]
+		return g.mm.Run(i, o.a, o.b, o.c, g.bk.stream)
+	})
+	if err != nil {
+		return 0, err
 	}
+	ts := slices.Clone(w.Samples)
 	sort.Float64s(ts)
 	return ts[len(ts)/2], nil
 }
 
-// run times one call of algorithm i on set s with events; the context
-// must be current.
+// run times one call of algorithm i on set s with events, waiting for it
+// with the driver's blocking synchronisation (no sleep-poll); the context
+// must be current. Used for the check, the algorithm trials and Run; timed
+// windows go through RunWindow.
 func (g *gemm) run(i, s int) (float64, error) {
 	o := g.sets[s]
 	bk := g.bk
 	if err := g.mm.RunTimed(i, o.a, o.b, o.c, bk.stream, bk.start, bk.stop); err != nil {
 		return 0, err
 	}
-	if err := bk.stop.Wait(Timeout); err != nil {
+	if err := bk.stop.Synchronize(); err != nil {
 		return 0, fmt.Errorf("%s %s: %w", g.plan.DType, g.plan.Shape, err)
 	}
 	return driver.Elapsed(bk.start, bk.stop)
+}
+
+// RunWindow implements backend.WindowGEMM: calls calls of the chosen
+// algorithm, the i-th on set i % Sets(), enqueued back to back with an
+// event pair around each (pre-created), one blocking wait at the end.
+func (g *gemm) RunWindow(calls int) (backend.WindowTiming, error) {
+	var w backend.WindowTiming
+	err := g.bk.ctx.Do(func() error {
+		o := g.sets
+		n := len(o)
+		var err error
+		w, err = g.bk.pipe.run(calls, func(i int) error {
+			s := o[i%n]
+			return g.mm.Run(g.algo, s.a, s.b, s.c, g.bk.stream)
+		})
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", g.plan.DType, g.plan.Shape, err)
+		}
+		return nil
+	})
+	return w, err
 }
 
 // Sets implements backend.GEMM.
@@ -241,6 +294,10 @@ func (g *gemm) Notes() []string {
 		return nil
 	}
 	a := g.mm.Algos[g.algo]
+	if g.forced {
+		return []string{fmt.Sprintf("cublasLt algorithm: heuristic #%d (algo id %d, %.2f waves, %d MiB workspace) forced by --lt-algo, no search",
+			a.Rank, a.ID, a.Waves, a.Workspace>>20)}
+	}
 	notes := []string{fmt.Sprintf("cublasLt algorithm: heuristic #%d (algo id %d, %.2f waves, %d MiB workspace) fastest of %d tried of %d proposed",
 		a.Rank, a.ID, a.Waves, a.Workspace>>20, g.tried, len(g.mm.Algos))}
 	if n := searchNote(g.trial, g.algo); n != "" {

@@ -67,9 +67,18 @@ type Backend struct {
 	lt          *blaslt.Handle
 	workspace   driver.Ptr
 	mon         *nvml.Monitor
+	// pipe times back-to-back windows on stream with its event pool.
+	pipe *pipeline[driver.Event]
+	// forceAlgo is the cuBLASLt heuristic rank every GEMM uses without a
+	// search (--lt-algo); -1 searches.
+	forceAlgo int
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend      = (*Backend)(nil)
+	_ backend.StateSampler = (*Backend)(nil)
+	_ backend.AlgoForcer   = (*Backend)(nil)
+)
 
 // Open opens GPU ordinal: its primary context, a stream, two events,
 // cuBLASLt with its workspace, and NVML when present.
@@ -89,7 +98,7 @@ func Open(ordinal int) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{dev: dev}
+	b := &Backend{dev: dev, forceAlgo: -1}
 	b.info, b.cc, b.l2, err = describe(dev)
 	if err != nil {
 		return nil, err
@@ -116,6 +125,7 @@ func Open(ordinal int) (*Backend, error) {
 		if b.stop, err = driver.NewEvent(); err != nil {
 			return err
 		}
+		b.pipe = &pipeline[driver.Event]{api: driverEvents(b.stream)}
 		if b.lt, err = blaslt.NewHandle(); err != nil {
 			return err
 		}
@@ -222,6 +232,9 @@ func (b *Backend) Close() error {
 	err := b.ctx.Do(func() error {
 		b.lt.Destroy()
 		driver.Free(b.workspace)
+		if b.pipe != nil {
+			b.pipe.close()
+		}
 		b.start.Destroy()
 		b.stop.Destroy()
 		return b.stream.Destroy()
@@ -229,4 +242,51 @@ func (b *Backend) Close() error {
 	b.ctx.Release()
 	b.ctx = nil
 	return err
+}
+
+// ForceAlgo implements backend.AlgoForcer: later GEMMs use cuBLASLt's
+// heuristic candidate rank (0: its first choice) with no search; -1
+// restores the search.
+func (b *Backend) ForceAlgo(rank int) error {
+	if rank < -1 {
+		return fmt.Errorf("algorithm rank %d must be >= 0", rank)
+	}
+	b.forceAlgo = rank
+	return nil
+}
+
+// SampleWindow implements backend.StateSampler with NVML, read every
+// nvml.DefaultInterval on a goroutine of its own. Without NVML, stop
+// returns nil and says why.
+func (b *Backend) SampleWindow() func() (*result.Window, error) {
+	if b.mon == nil {
+		return func() (*result.Window, error) {
+			return nil, errors.New("NVML is not available: clocks and power through the window not sampled")
+		}
+	}
+	s := nvml.StartSampler(b.mon, nvml.DefaultInterval)
+	return func() (*result.Window, error) {
+		sum, err := s.Stop()
+		if err != nil {
+			return nil, err
+		}
+		return WindowOf(sum), nil
+	}
+}
+
+// WindowOf converts an NVML summary to the results file's window; a
+// quantity never read is left out.
+func WindowOf(s nvml.Summary) *result.Window {
+	rng := func(st nvml.Stat) *result.Range {
+		if st.N == 0 {
+			return nil
+		}
+		return &result.Range{Mean: st.Mean, Min: st.Min, Max: st.Max}
+	}
+	return &result.Window{
+		Seconds: s.Seconds, SMClockMHz: rng(s.SMClockMHz), MemClockMHz: rng(s.MemClockMHz),
+		PowerW: rng(s.PowerW), TempC: rng(s.TempC),
+		AtPowerCapFraction: s.AtPowerCapFraction, ThrottledFraction: s.ThrottledFraction,
+		EnergyJ: s.EnergyJ, Samples: s.Samples,
+	}
 }

@@ -2,12 +2,15 @@ package gpu
 
 import (
 	"strings"
+	"sync"
 
+	"github.com/flopcast/flopcast/bench/catalog"
 	"github.com/flopcast/flopcast/kernels"
 )
 
 // Peak is a GPU model's dense datasheet throughput per dtype and its
-// memory bandwidth, with where the figures come from.
+// memory bandwidth, with where the figures come from. It is read from the
+// embedded catalog (bench/catalog), the one table of datasheet figures.
 type Peak struct {
 	Model string
 	// CC is the compute capability, major*10+minor.
@@ -19,75 +22,97 @@ type Peak struct {
 	MemoryTBps float64
 	// Source cites the figures.
 	Source string
-	// match: every substring must be in the upper-cased device name, none
-	// of notMatch.
-	match, notMatch []string
 }
 
-// catalogNote is prefixed to every source: the figures are copied from
-// the shared hardware catalog, which cites the vendor pages.
-const catalogNote = "datasheet, dense (hardware-catalog.md 2026-11-26: "
-
-func tf(fp64, fp32, tf32, bf16, fp16, fp8 float64) map[kernels.DType]float64 {
-	m := map[kernels.DType]float64{}
-	for d, v := range map[kernels.DType]float64{kernels.FP64: fp64, kernels.FP32: fp32, kernels.TF32: tf32, kernels.BF16: bf16, kernels.FP16: fp16, kernels.FP8E4M3: fp8} {
-		if v > 0 {
-			m[d] = v
-		}
-	}
-	return m
+// archCC is the compute capability of each catalog GPU (by catalog
+// name): not a figure of the datasheet table, but what keeps a device
+// whose name merely resembles a catalog entry from taking its peaks.
+// Entries missing here match by name alone.
+var archCC = map[string]int{
+	"v100-sxm2": 70, "a10g": 86, "l4": 89, "l40s": 89,
+	"a100-40gb": 80, "a100-80gb": 80, "a100-pcie-40gb": 80, "a100-pcie-80gb": 80,
+	"h100-sxm": 90, "h100-pcie": 90, "h100-nvl": 90, "h800": 90, "h200": 90, "h200-nvl": 90, "gh200": 90,
+	"b200": 100, "gb200": 100, "b300": 103, "gb300": 103,
 }
 
-// peaks is checked in order; the first entry whose compute capability and
-// name match wins, so specific names (H100 NVL, GH200) come before general
-// ones (H100, H200). Figures marked ⚠ in the catalog are left out.
-var peaks = []Peak{
-	{Model: "V100 SXM2", CC: 70, TFLOPS: tf(7.8, 15.7, 0, 0, 125, 0), MemoryTBps: 0.90, Source: "P3, HFCAT", match: []string{"V100"}},
-	{Model: "A10G", CC: 86, TFLOPS: tf(0, 35, 35, 70, 70, 0), MemoryTBps: 0.60, Source: "BASETEN, estimate", match: []string{"A10G"}},
-	{Model: "L4", CC: 89, TFLOPS: tf(0.49, 30.3, 60, 121, 121, 242.5), MemoryTBps: 0.30, Source: "NV-L4, TT", match: []string{" L4 "}},
-	{Model: "L40S", CC: 89, TFLOPS: tf(0, 91.6, 183, 362, 362, 733), MemoryTBps: 0.864, Source: "STAS, NV-L40S, TT", match: []string{"L40S"}},
-	{Model: "A100 PCIe 80 GB", CC: 80, TFLOPS: tf(19.5, 19.5, 156, 312, 312, 0), MemoryTBps: 1.935, Source: "STAS, NV-A100", match: []string{"A100", "PCIE", "80GB"}},
-	{Model: "A100 PCIe 40 GB", CC: 80, TFLOPS: tf(19.5, 19.5, 156, 312, 312, 0), MemoryTBps: 1.555, Source: "STAS, NV-A100", match: []string{"A100", "PCIE"}},
-	{Model: "A100 SXM4 80 GB", CC: 80, TFLOPS: tf(19.5, 19.5, 156, 312, 312, 0), MemoryTBps: 2.039, Source: "NV-A100, STAS", match: []string{"A100", "80GB"}},
-	{Model: "A100 SXM4 40 GB", CC: 80, TFLOPS: tf(19.5, 19.5, 156, 312, 312, 0), MemoryTBps: 1.555, Source: "STAS, NV-A100, UPB", match: []string{"A100"}},
-	{Model: "GH200 (GPU part, 144 GB HBM3e)", CC: 90, TFLOPS: tf(67, 67, 494.7, 989.4, 989.4, 1978.9), MemoryTBps: 4.8, Source: "NV-GH200, STAS", match: []string{"GH200", "144"}},
-	{Model: "GH200 (GPU part, 96 GB HBM3)", CC: 90, TFLOPS: tf(67, 67, 494.7, 989.4, 989.4, 1978.9), MemoryTBps: 4.0, Source: "NV-GH200, STAS", match: []string{"GH200"}},
-	{Model: "H100 NVL", CC: 90, TFLOPS: tf(60, 60, 417.5, 835.5, 835.5, 1670.5), MemoryTBps: 3.9, Source: "NV-H100, NV-H100NVL, TT", match: []string{"H100", "NVL"}},
-	{Model: "H100 PCIe", CC: 90, TFLOPS: tf(51, 51, 378, 756, 756, 1513), MemoryTBps: 2.0, Source: "HPCT, STAS", match: []string{"H100", "PCIE"}},
-	{Model: "H100 SXM5", CC: 90, TFLOPS: tf(67, 67, 494.7, 989.4, 989.4, 1978.9), MemoryTBps: 3.35, Source: "NV-H100, GK, STAS", match: []string{"H100"}},
-	{Model: "H800 SXM5", CC: 90, TFLOPS: tf(0, 67, 494.7, 989.4, 989.4, 1978.9), MemoryTBps: 3.35, Source: "H800, estimate", match: []string{"H800"}},
-	{Model: "H200 NVL", CC: 90, TFLOPS: tf(0, 0, 0, 836, 836, 0), MemoryTBps: 4.8, Source: "TT, ITKB, estimate", match: []string{"H200", "NVL"}},
-	{Model: "H200 SXM", CC: 90, TFLOPS: tf(67, 67, 494.7, 989.4, 989.4, 1978.9), MemoryTBps: 4.8, Source: "NV-H200, STAS", match: []string{"H200"}},
-	{Model: "GB200 (per GPU)", CC: 100, TFLOPS: tf(45, 0, 1250, 2500, 2500, 5000), MemoryTBps: 8.0, Source: "NV-GB200, STAS, GK", match: []string{"GB200"}},
-	{Model: "B200", CC: 100, TFLOPS: tf(37, 0, 1125, 2250, 2250, 4500), MemoryTBps: 8.0, Source: "NV-HGX, STAS, GK", match: []string{"B200"}},
-	{Model: "GB300 (per GPU)", CC: 103, TFLOPS: tf(0, 80, 1250, 2500, 2500, 5000), MemoryTBps: 8.0, Source: "NV-GB300, STAS, GK", match: []string{"GB300"}},
-	{Model: "B300", CC: 103, TFLOPS: tf(1.25, 75, 1125, 2250, 2250, 4500), MemoryTBps: 8.0, Source: "NV-HGX, GK, STAS", match: []string{"B300"}},
+var (
+	catalogOnce sync.Once
+	catalogGPUs *catalog.Catalog
+)
+
+func gpuCatalog() *catalog.Catalog {
+	catalogOnce.Do(func() { catalogGPUs = catalog.Default() })
+	return catalogGPUs
 }
 
-// LookupPeak returns the datasheet entry for a device name (as the driver
-// reports it, e.g. "NVIDIA H100 80GB HBM3") and compute capability
-// (major*10+minor). An unknown GPU returns false: it still runs, without
-// a peak.
-func LookupPeak(name string, cc int) (Peak, bool) {
-	n := " " + strings.ToUpper(strings.ReplaceAll(name, "-", " ")) + " "
-	n = strings.ReplaceAll(n, "80 GB", "80GB")
-	for _, p := range peaks {
-		if p.CC != cc {
+// matchLen returns the length of the longest of the patterns that occurs
+// in name as whole words (case-insensitive; "-" and spaces alike), 0 when
+// none does: "L4" matches "NVIDIA L4" but not "NVIDIA L40S".
+func matchLen(name string, patterns []string) int {
+	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", " ")) }
+	n := norm(name)
+	best := 0
+	for _, p := range patterns {
+		p = norm(p)
+		if p == "" {
 			continue
 		}
-		ok := true
-		for _, s := range p.match {
-			if !strings.Contains(n, s) {
-				ok = false
+		for from := 0; ; {
+			i := strings.Index(n[from:], p)
+			if i < 0 {
 				break
 			}
-		}
-		if ok {
-			p.Source = catalogNote + p.Source + ")"
-			return p, true
+			i += from
+			end := i + len(p)
+			if (i == 0 || !isWordByte(n[i-1])) && (end == len(n) || !isWordByte(n[end])) {
+				best = max(best, len(p))
+				break
+			}
+			from = i + 1
 		}
 	}
-	return Peak{}, false
+	return best
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// LookupPeak returns the catalog's datasheet entry for a device name (as
+// the driver reports it, e.g. "NVIDIA H100 80GB HBM3") and compute
+// capability (major*10+minor): the entry whose match strings occur in the
+// name as whole words, the longest match winning, whose architecture
+// agrees. An unknown GPU returns false: it still runs, without a peak.
+func LookupPeak(name string, cc int) (Peak, bool) {
+	c := gpuCatalog()
+	var best catalog.GPU
+	bestLen := 0
+	for _, g := range c.GPUs {
+		if want, ok := archCC[g.Name]; ok && want != cc {
+			continue
+		}
+		if n := matchLen(name, g.Match); n > bestLen {
+			best, bestLen = g, n
+		}
+	}
+	if bestLen == 0 {
+		return Peak{}, false
+	}
+	p := Peak{Model: best.Display, CC: cc, MemoryTBps: best.MemoryTBps, TFLOPS: map[kernels.DType]float64{}}
+	if p.Model == "" {
+		p.Model = best.Name
+	}
+	for _, d := range []kernels.DType{kernels.FP64, kernels.FP32, kernels.TF32, kernels.BF16, kernels.FP16, kernels.FP8E4M3} {
+		if v := best.PeakTFLOPS[d.String()]; v > 0 {
+			p.TFLOPS[d] = v
+		}
+	}
+	src := "datasheet, dense (catalog " + c.Date + ": " + strings.Join(best.Sources, ", ")
+	if best.Estimate {
+		src += ", estimate"
+	}
+	p.Source = src + ")"
+	return p, true
 }
 
 // FLOPPerSecond returns the peak per dtype name in FLOP/s, for

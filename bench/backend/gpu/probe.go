@@ -71,7 +71,8 @@ func ProbeSystem() Probe {
 	rtc, err := nvrtc.Load()
 	p.Libraries = append(p.Libraries, status("nvrtc", err, rtc.Path, rtc.VersionString(), rtc.Source))
 	nv, err := nvml.DriverVersion()
-	p.Libraries = append(p.Libraries, status("nvml", err, "libnvidia-ml.so.1", nv, "go-nvml"))
+	nvl := nvml.Loaded()
+	p.Libraries = append(p.Libraries, status("nvml", err, nvl.Path, nv, nvl.Source))
 
 	n, err := Available()
 	if err != nil {

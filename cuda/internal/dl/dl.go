@@ -8,7 +8,14 @@ package dl
 #cgo LDFLAGS: -ldl
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
+
+static const char *flop_dl_handle_path(void *h) {
+	struct link_map *lm = NULL;
+	if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || lm->l_name == NULL || lm->l_name[0] == 0) return NULL;
+	return lm->l_name;
+}
 
 static const char *flop_dl_path(void *sym) {
 	Dl_info info;
@@ -22,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"unsafe"
 )
 
@@ -35,7 +43,14 @@ type Library struct {
 
 // Open opens one candidate with RTLD_NOW|RTLD_LOCAL. It refuses anything
 // that is neither a bare soname nor an absolute path.
-func Open(name string) (*Library, error) {
+func Open(name string) (*Library, error) { return open(name, C.RTLD_NOW|C.RTLD_LOCAL) }
+
+// OpenLazy opens one candidate with RTLD_LAZY|RTLD_LOCAL, only to look at
+// its symbols: nothing it holds becomes visible to the process, and its
+// functions are not bound until called.
+func OpenLazy(name string) (*Library, error) { return open(name, C.RTLD_LAZY|C.RTLD_LOCAL) }
+
+func open(name string, flags C.int) (*Library, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -43,11 +58,15 @@ func Open(name string) (*Library, error) {
 	defer runtime.UnlockOSThread()
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	h := C.dlopen(cname, C.RTLD_NOW|C.RTLD_LOCAL)
+	h := C.dlopen(cname, flags)
 	if h == nil {
 		return nil, errors.New(dlerror())
 	}
-	return &Library{handle: h, Name: name, Path: name}, nil
+	l := &Library{handle: h, Name: name, Path: name}
+	if f := C.flop_dl_handle_path(h); f != nil {
+		l.Path = C.GoString(f)
+	}
+	return l, nil
 }
 
 // Sym returns the address of symbol name.
@@ -103,6 +122,18 @@ func (l *Library) BindAll(symbols map[string][]string) (map[string]unsafe.Pointe
 		out[key] = p
 	}
 	return out, nil
+}
+
+// Missing returns the first entry of require (each a list of alternative
+// names, newest first) of which the library exports no name, or "" when
+// it exports one of every entry. Alternatives are joined with "|".
+func (l *Library) Missing(require [][]string) string {
+	for _, alts := range require {
+		if _, _, err := l.SymFirst(alts...); err != nil {
+			return strings.Join(alts, "|")
+		}
+	}
+	return ""
 }
 
 // Close unloads the library.

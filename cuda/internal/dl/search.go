@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/flopcast/flopcast/cuda"
 )
@@ -25,6 +27,27 @@ type Spec struct {
 	// with the kernel driver, so the CUDA toolkit and Python wheels are
 	// not searched (they carry only link stubs of it).
 	Driver bool
+	// Require lists the symbols a candidate must export to be used, each
+	// entry a list of alternative names (newest first). A candidate that
+	// opens but lacks one is closed and the search goes on, so a stray
+	// file of the same name (a stub, a wrong version, something else) is
+	// skipped instead of failing later.
+	Require [][]string
+}
+
+// Required returns Require's form of a binding table: the names tried for
+// each key, as Library.BindAll takes them.
+func Required(symbols map[string][]string) [][]string {
+	keys := make([]string, 0, len(symbols))
+	for k := range symbols {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][]string, len(keys))
+	for i, k := range keys {
+		out[i] = symbols[k]
+	}
+	return out
 }
 
 // Env is what the search reads from the process; tests substitute it.
@@ -74,7 +97,34 @@ func (e *NotFoundError) Error() string {
 	for i, a := range e.Attempts {
 		parts[i] = a.String()
 	}
-	return fmt.Sprintf("%s not found; tried: %s", e.Spec.Sonames[0], strings.Join(parts, "; "))
+	head := e.Spec.Sonames[0] + " not found"
+	if n := e.unusable(); n > 0 {
+		head = fmt.Sprintf("no usable %s (%d file(s) of that name lack its functions)", e.Spec.Sonames[0], n)
+	}
+	return fmt.Sprintf("%s; tried: %s", head, strings.Join(parts, "; "))
+}
+
+// unusable counts the attempts that opened a file lacking a required
+// symbol.
+func (e *NotFoundError) unusable() int {
+	n := 0
+	for _, a := range e.Attempts {
+		var m *missingError
+		if errors.As(a.Err, &m) {
+			n++
+		}
+	}
+	return n
+}
+
+// missingError is a candidate that opened but lacks a required symbol.
+type missingError struct{ where, missing string }
+
+func (e *missingError) Error() string {
+	if e.where == "" {
+		return fmt.Sprintf("lacks %s (not this library, or too old)", e.missing)
+	}
+	return fmt.Sprintf("%s lacks %s (not this library, or too old)", e.where, e.missing)
 }
 
 // Is makes errors.Is(err, ErrNotFound) true.
@@ -247,8 +297,59 @@ func checkName(name string) error {
 	return nil
 }
 
-// Load finds and opens the library with the process environment.
+// Load finds and opens the library with the process environment, skipping
+// candidates that lack a symbol of s.Require.
 func Load(s Spec) (*Library, Candidate, error) {
 	cands, ignored := Candidates(s, ProcessEnv())
-	return Find(s, cands, ignored, Open)
+	return Find(s, cands, ignored, func(path string) (*Library, error) { return openChecked(path, s.Require, Open) })
+}
+
+// LoadBound loads the library as Load does and binds symbols as
+// Library.BindAll does, returning the library, the candidate it came from
+// and the addresses by key. When binding fails the opened library and its
+// candidate are still returned, with the error.
+func LoadBound(s Spec, symbols map[string][]string) (*Library, Candidate, map[string]unsafe.Pointer, error) {
+	lib, cand, err := Load(s)
+	if err != nil {
+		return lib, cand, nil, err
+	}
+	f, err := lib.BindAll(symbols)
+	return lib, cand, f, err
+}
+
+// Probe finds the first candidate that opens (RTLD_LAZY|RTLD_LOCAL) and
+// exports every symbol of s.Require, closes it again, and returns the
+// file the loader mapped for it (an absolute path), for a library that
+// another package opens itself (go-nvml opens NVML with RTLD_GLOBAL and
+// calls into it without checking that the functions exist, which aborts
+// the process on a library that lacks one).
+func Probe(s Spec) (string, Candidate, error) {
+	cands, ignored := Candidates(s, ProcessEnv())
+	lib, c, err := Find(s, cands, ignored, func(path string) (*Library, error) { return openChecked(path, s.Require, OpenLazy) })
+	if err != nil {
+		return "", c, err
+	}
+	defer lib.Close()
+	if !filepath.IsAbs(lib.Path) {
+		return "", c, &NotFoundError{Spec: s, Attempts: []Attempt{{c, errors.New("the loader does not say which file it mapped")}}}
+	}
+	return lib.Path, c, nil
+}
+
+// openChecked opens path with open and returns it when it exports every
+// entry of require; otherwise it closes it and says what is missing.
+func openChecked(path string, require [][]string, open func(string) (*Library, error)) (*Library, error) {
+	lib, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	if miss := lib.Missing(require); miss != "" {
+		where := lib.Path
+		lib.Close()
+		if where == path {
+			where = ""
+		}
+		return nil, &missingError{where, miss}
+	}
+	return lib, nil
 }
