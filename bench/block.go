@@ -209,11 +209,7 @@ func measureBlock(ctx context.Context, b backend.BlockBackend, cfg BlockRun, blk
 	// (the GPU waits with a blocking synchronisation, no sleep): the duty
 	// cycle says how busy the device was.
 	if stopSampler != nil {
-		var busy float64
-		for _, v := range samples {
-			busy += v
-		}
-		recordWindow(&m, busy, wall, len(samples), "steps", win, why)
+		recordWindow(&m, sum(samples), wall, len(samples), "steps", win, why)
 	} else {
 		recordCallLoop(&m, samples, wall)
 	}

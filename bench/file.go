@@ -154,11 +154,14 @@ func (r *Recorder) save() {
 		return
 	}
 	r.err = fmt.Errorf("writing %s: %w", r.path, err)
-	r.fallback = fallbackPath(r.path)
-	if ferr := result.Create(r.fallback, r.file); ferr != nil {
-		r.fallback = ""
-		r.err = fmt.Errorf("%w; writing %s instead: %v", r.err, fallbackPath(r.path), ferr)
+	fallback := fallbackPath(r.path)
+	if ferr := result.Create(fallback, r.file); ferr != nil {
+		// The error names the file tried (a second fallbackPath would
+		// name another).
+		r.err = fmt.Errorf("%w; writing %s instead: %v", r.err, fallback, ferr)
+		return
 	}
+	r.fallback = fallback
 }
 
 // maxRenames bounds the names a Recorder tries when its path is taken.

@@ -232,14 +232,13 @@ func measureWindow(ctx context.Context, b backend.Backend, g backend.WindowGEMM,
 		m.Notes = append(m.Notes, note)
 	}
 	var (
-		w          backend.WindowTiming
-		win        *result.Window
-		why        error
-		n          int
-		short      bool
-		before     result.State
-		after      result.State
-		timedCalls int
+		w      backend.WindowTiming
+		win    *result.Window
+		why    error
+		n      int
+		short  bool
+		before result.State
+		after  result.State
 	)
 	for attempt := 0; attempt < 2; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -253,7 +252,6 @@ func measureWindow(ctx context.Context, b backend.Backend, g backend.WindowGEMM,
 			return fail(m, fmt.Sprintf("timed window failed: %v", runErr)), nil
 		}
 		after = b.State()
-		timedCalls = n
 		// A window well short of --min-time because the estimate was off
 		// is planned again from its own calls, once.
 		if short || cfg.MinTime <= 0 || w.Busy >= 0.9*cfg.MinTime.Seconds() {
@@ -271,14 +269,14 @@ func measureWindow(ctx context.Context, b backend.Backend, g backend.WindowGEMM,
 
 	// The last timed output is checked too: a kernel that is right once
 	// and wrong under repetition is still wrong.
-	if rep := check(g, (timedCalls-1)%g.Sets(), d, seed); !rep.Passed {
+	if rep := check(g, (n-1)%g.Sets(), d, seed); !rep.Passed {
 		record(&m, rep)
 		return fail(m, "check after timing failed: "+rep.Reason), nil
 	}
 	if err := summarize(&m, w.Samples, before, after); err != nil {
 		return fail(m, err.Error()), nil
 	}
-	recordWindow(&m, w.Busy, windowSeconds(w), timedCalls, "calls", win, why)
+	recordWindow(&m, w.Busy, windowSeconds(w), n, "calls", win, why)
 	return m, nil
 }
 
@@ -286,16 +284,21 @@ func measureWindow(ctx context.Context, b backend.Backend, g backend.WindowGEMM,
 // back to back, with the duty cycle Σ samples ÷ the loop's wall time.
 func recordCallLoop(m *result.Measurement, samples []float64, wall float64) {
 	m.Timing = result.TimingBackToBack
-	var busy float64
-	for _, s := range samples {
-		busy += s
-	}
-	if wall > 0 && busy > 0 {
+	if busy := sum(samples); wall > 0 && busy > 0 {
 		m.DutyCycle = min(1, busy/wall)
 	}
 	if n := dutyNote(m); n != "" {
 		m.Notes = append(m.Notes, n)
 	}
+}
+
+// sum is Σ xs: the device time of calls timed one by one.
+func sum(xs []float64) float64 {
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t
 }
 
 // dutyNote flags a duty cycle below DutyCycleFloor on calls of at least

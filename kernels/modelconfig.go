@@ -101,7 +101,7 @@ func (c hfConfig) int(required bool, def, lo, hi int, keys ...string) (int, erro
 	return int(f), nil
 }
 
-// float reads a number in [0, 1) from the first present key (0 when absent).
+// prob reads a number in [0, 1) from the first present key (0 when absent).
 func (c hfConfig) prob(keys ...string) (float64, error) {
 	k, v, ok := c.get(keys...)
 	if !ok {

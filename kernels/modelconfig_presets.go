@@ -60,16 +60,6 @@ func Presets() []string {
 	return out
 }
 
-// PresetAliases returns the other names presets answer to (llama3.1-8b for
-// llama3-8b), alias → preset.
-func PresetAliases() map[string]string {
-	out := make(map[string]string, len(presetAliases))
-	for a, n := range presetAliases {
-		out[a] = n
-	}
-	return out
-}
-
 // LookupModel returns the preset with the given name or alias. An unknown
 // name gets an error listing the closest names.
 func LookupModel(name string) (Model, error) {

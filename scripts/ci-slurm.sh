@@ -132,12 +132,13 @@ start() {
 		started "slurmd-$n" "$(cat "$DIR/run/slurmd-$n.pid")"
 	done
 
-	# Bounded wait until both nodes are idle.
-	local i states
-	for ((i = 0; i < START_TIMEOUT * 5; i++)); do
+	# Wait until both nodes are idle, by the clock: a sinfo that waits out
+	# an unanswering slurmctld counts against START_TIMEOUT too.
+	local states begin=$SECONDS
+	while ((SECONDS - begin < START_TIMEOUT)); do
 		states=$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u | tr '\n' ' ' || true)
 		if [ "$(sinfo -h -N -t idle -o '%N' 2>/dev/null | sort -u | wc -l)" -ge "${#NODES[@]}" ]; then
-			echo "ci-slurm: up in $DIR after $((i / 5)) s: $(sinfo -h -N -o '%N %t' | sort -u | tr '\n' ' ')(export SLURM_CONF=$SLURM_CONF)"
+			echo "ci-slurm: up in $DIR after $((SECONDS - begin)) s: $(sinfo -h -N -o '%N %t' | sort -u | tr '\n' ' ')(export SLURM_CONF=$SLURM_CONF)"
 			return 0
 		fi
 		sleep 0.2

@@ -54,6 +54,15 @@ def side(rate, duty, win, per_ghz=0.0, per_j=0.0):
     return s
 
 
+def rounds_side(ms):
+    """side() over one side's rows from every round: medians, the least duty
+    cycle and the middle round's window."""
+    return side(statistics.median(m["flop_per_second"] for m in ms),
+                min(m.get("duty_cycle", 0.0) for m in ms), ms[len(ms) // 2].get("window"),
+                statistics.median(m.get("flop_per_second_per_ghz", 0.0) for m in ms),
+                statistics.median(m.get("flop_per_joule", 0.0) for m in ms))
+
+
 def shape_key(dtype, m, n, k):
     return f"{dtype} {m}x{n}x{k}"
 
@@ -113,18 +122,12 @@ def gemm_table(work, lines):
         ps = [t[key] for o, t, _ in rounds if key in t and "seconds" in t[key]]
         lines.append(key)
         if fs:
-            lines.append("  flopcast " + side(statistics.median(m["flop_per_second"] for m in fs),
-                                              min(m.get("duty_cycle", 0.0) for m in fs), fs[len(fs) // 2].get("window"),
-                                              statistics.median(m.get("flop_per_second_per_ghz", 0.0) for m in fs),
-                                              statistics.median(m.get("flop_per_joule", 0.0) for m in fs)))
+            lines.append("  flopcast " + rounds_side(fs))
         else:
             notes = [o[key].get("status", "?") + ": " + "; ".join(o[key].get("notes", []))[:100] for o, _, _ in rounds if key in o]
             lines.append("  flopcast " + (notes[0] if notes else "no measurement"))
         if ps:
-            lines.append("  torch    " + side(statistics.median(p["flop_per_second"] for p in ps),
-                                              min(p.get("duty_cycle", 0.0) for p in ps), ps[len(ps) // 2].get("window"),
-                                              statistics.median(p.get("flop_per_second_per_ghz", 0.0) for p in ps),
-                                              statistics.median(p.get("flop_per_joule", 0.0) for p in ps)))
+            lines.append("  torch    " + rounds_side(ps))
         else:
             errs = [t[key].get("error", "") for _, t, _ in rounds if key in t]
             lines.append("  torch    " + (errs[0] if errs else "no peer row"))

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -407,17 +408,9 @@ func RenderFleet(w io.Writer, t *FleetTable, f Format) error {
 	}
 	switch f {
 	case FormatCSV:
-		for _, l := range append([][]string{header}, body...) {
-			for i := range l {
-				if strings.ContainsAny(l[i], ",\"\n") {
-					l[i] = `"` + strings.ReplaceAll(l[i], `"`, `""`) + `"`
-				}
-			}
-			if _, err := fmt.Fprintln(w, strings.Join(l, ",")); err != nil {
-				return err
-			}
-		}
-		return nil
+		cw := csv.NewWriter(w)
+		cw.WriteAll(append([][]string{header}, body...))
+		return cw.Error()
 	case FormatMarkdown:
 		fmt.Fprintln(w, "| "+strings.Join(header, " | ")+" |")
 		fmt.Fprintln(w, "|"+strings.Repeat("---|", len(header)))

@@ -68,8 +68,13 @@ func (m Machine) Peak(dtype string) float64 {
 // measurement. Columns keep input order; labels are made unique with the
 // file's date (and then its name) when one machine appears twice.
 func Machines(inputs []Input) []Machine {
-	out := Runs(inputs)
-	out = mergeComplementary(out)
+	return machinesOf(Runs(inputs))
+}
+
+// machinesOf merges runs into machines as Machines does; runs itself is
+// left as it is.
+func machinesOf(runs []Machine) []Machine {
+	out := mergeComplementary(runs)
 	uniqueLabels(out)
 	return out
 }
@@ -81,6 +86,11 @@ func Machines(inputs []Input) []Machine {
 // countOnce).
 func Runs(inputs []Input) []Machine {
 	inputs, _ = countOnce(inputs)
+	return groupRuns(inputs)
+}
+
+// groupRuns is Runs on inputs already passed through countOnce.
+func groupRuns(inputs []Input) []Machine {
 	var out []Machine
 	for _, in := range inputs {
 		f := in.File

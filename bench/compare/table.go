@@ -205,7 +205,8 @@ func finite(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v
 
 // Build makes the comparison table of the inputs.
 func Build(inputs []Input, opt Options) (*Table, error) {
-	runs := Runs(inputs)
+	counted, fleetNotes := countOnce(inputs) // fleetNotes: what Runs leaves out of a fleet run
+	runs := groupRuns(counted)
 	if len(runs) == 0 {
 		return nil, errors.New("the results files hold no measurements")
 	}
@@ -217,7 +218,7 @@ func Build(inputs []Input, opt Options) (*Table, error) {
 		ref = DefaultReference()
 	}
 	cols := Columns(runs, opt.By)
-	machines := Machines(inputs)
+	machines := machinesOf(runs)
 	t := &Table{By: opt.By, All: opt.All, Columns: cols, Machines: machines, Reference: ref}
 	g := newGrid(cols)
 	measured := g.measuredRows(opt.All)
@@ -237,8 +238,12 @@ func Build(inputs []Input, opt Options) (*Table, error) {
 		}
 	}
 	t.Rows = append(t.Rows, measured...)
-	t.Rows = append(t.Rows, g.costRows(measured, opt.Price)...)
-	fc := forecastRows(cols, ref, opt.Estimate)
+	merged := make([]Machine, len(cols)) // each column as one machine, for its price and forecast
+	for i, c := range cols {
+		merged[i] = c.Merged()
+	}
+	t.Rows = append(t.Rows, g.costRows(measured, merged, opt.Price)...)
+	fc := forecastRows(merged, ref, opt.Estimate)
 	for _, r := range measured {
 		if r.Name == RowBF16Plateau {
 			for ci, c := range r.Cells {
@@ -291,7 +296,6 @@ func Build(inputs []Input, opt Options) (*Table, error) {
 	for i := range t.Rows {
 		markBest(&t.Rows[i])
 	}
-	_, fleetNotes := countOnce(inputs) // what Runs left out of a fleet run
 	t.Notes = notes(t, g, append(fleetNotes, fcNotes...))
 	return t, nil
 }
@@ -590,29 +594,16 @@ func (g *grid) plateauRows() []Row {
 				}
 			}
 			// One value per run and timing: the run's best large shape.
-			type runKey struct {
-				run   int
-				burst bool
-			}
-			best := map[runKey]runValue{}
+			best := bestPerRun{}
 			failed := false
 			for _, k := range keys {
 				failed = failed || g.failed[k][ci]
 				if g.meta[k].gemm.shape.FLOPs()*PlateauRatio < largest {
 					continue
 				}
-				for _, v := range g.values[k][ci] {
-					rk := runKey{v.run, v.burst}
-					if old, ok := best[rk]; !ok || v.v > old.v {
-						best[rk] = v
-					}
-				}
+				best.add(g.values[k][ci])
 			}
-			var vs []runValue
-			for _, v := range best {
-				vs = append(vs, v)
-			}
-			r.Cells = append(r.Cells, cellOf(vs, failed, ""))
+			r.Cells = append(r.Cells, cellOf(best.values(), failed, ""))
 		}
 		rows = append(rows, r)
 	}
@@ -638,28 +629,44 @@ func (g *grid) deviceBandwidthRow() Row {
 	}
 	sort.Strings(keys)
 	for ci := range g.cols {
-		type rk struct {
-			run   int
-			burst bool
-		}
-		best := map[rk]runValue{}
+		best := bestPerRun{}
 		failed := false
 		for _, k := range keys {
 			failed = failed || g.failed[k][ci]
-			for _, v := range g.values[k][ci] {
-				key := rk{v.run, v.burst}
-				if old, ok := best[key]; !ok || v.v > old.v {
-					best[key] = v
-				}
-			}
+			best.add(g.values[k][ci])
 		}
-		var vs []runValue
-		for _, v := range best {
-			vs = append(vs, v)
-		}
-		r.Cells = append(r.Cells, cellOf(vs, failed, ""))
+		r.Cells = append(r.Cells, cellOf(best.values(), failed, ""))
 	}
 	return r
+}
+
+// runKey identifies a run's values of one timing (burst or sustained) in
+// a column.
+type runKey struct {
+	run   int
+	burst bool
+}
+
+// bestPerRun keeps each run's largest value per timing.
+type bestPerRun map[runKey]runValue
+
+// add keeps the values of vs that beat their run's best so far.
+func (b bestPerRun) add(vs []runValue) {
+	for _, v := range vs {
+		k := runKey{v.run, v.burst}
+		if old, ok := b[k]; !ok || v.v > old.v {
+			b[k] = v
+		}
+	}
+}
+
+// values lists the values kept, in no particular order.
+func (b bestPerRun) values() []runValue {
+	var vs []runValue
+	for _, v := range b {
+		vs = append(vs, v)
+	}
+	return vs
 }
 
 // headlineBlocks picks the block configurations of the default view: those
@@ -869,7 +876,7 @@ const (
 	RowCostPerExaOps = "$ per 10^18 bf16 FLOP"
 )
 
-func (g *grid) costRows(measured []Row, price PriceFunc) []Row {
+func (g *grid) costRows(measured []Row, merged []Machine, price PriceFunc) []Row {
 	priceRow := Row{Section: SectionCost, Name: RowPrice, Unit: "$/GPU-hour", Headline: true}
 	perEF := Row{Section: SectionCost, Name: RowCostPerExaOps, Unit: "$", Better: LowerIsBetter, Headline: true}
 	var bf16 *Row
@@ -879,10 +886,10 @@ func (g *grid) costRows(measured []Row, price PriceFunc) []Row {
 		}
 	}
 	prices := make([]float64, len(g.cols))
-	for i, c := range g.cols {
+	for i := range g.cols {
 		cell := Cell{State: Unavailable, Note: "no price"}
 		if price != nil {
-			if p, ok := price(c.Merged()); ok && finite(p.USDPerGPUHour) {
+			if p, ok := price(merged[i]); ok && finite(p.USDPerGPUHour) {
 				cell = Cell{State: Value, Value: p.USDPerGPUHour, Note: Clean(p.Basis)}
 				prices[i] = p.USDPerGPUHour
 			}
@@ -920,16 +927,16 @@ func (g *grid) costRows(measured []Row, price PriceFunc) []Row {
 	return rows
 }
 
-func forecastRows(cols []Column, ref Reference, est ReferenceEstimator) []Row {
+func forecastRows(merged []Machine, ref Reference, est ReferenceEstimator) []Row {
 	days := Row{Section: SectionForecast, Name: "days to train " + ref.String(), Unit: "days", Better: LowerIsBetter, Headline: true}
 	cost := Row{Section: SectionForecast, Name: "cost to train " + ref.String(), Unit: "$", Better: LowerIsBetter, Headline: true}
-	for _, c := range cols {
+	for _, m := range merged {
 		if est == nil {
 			days.Cells = append(days.Cells, Cell{State: Unavailable, Note: forecastUnavailable})
 			cost.Cells = append(cost.Cells, Cell{State: Unavailable, Note: forecastUnavailable})
 			continue
 		}
-		e, err := est(c.Merged(), ref)
+		e, err := est(m, ref)
 		switch {
 		case err != nil:
 			note := Clean(strings.ReplaceAll(err.Error(), "\n", "; "))

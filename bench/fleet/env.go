@@ -282,34 +282,26 @@ func (e Env) validate() error {
 // MaxWorldSize bounds the world size a run accepts.
 const MaxWorldSize = 1 << 20
 
+// launcherVars names, per launcher, the variables that set the world
+// size and the rank (where a bad value came from).
+var launcherVars = map[string]struct{ size, rank string }{
+	LauncherSlurm:      {"SLURM_NTASKS", "SLURM_PROCID"},
+	LauncherOpenMPI:    {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"},
+	LauncherPMI:        {"PMI_SIZE", "PMIX_RANK/PMI_RANK"},
+	LauncherTorchrun:   {"WORLD_SIZE", "RANK"},
+	LauncherKubernetes: {"FLOPCAST_WORLD_SIZE", "JOB_COMPLETION_INDEX"},
+}
+
 func sizeSource(l string) string {
-	switch l {
-	case LauncherSlurm:
-		return "SLURM_NTASKS"
-	case LauncherOpenMPI:
-		return "OMPI_COMM_WORLD_SIZE"
-	case LauncherPMI:
-		return "PMI_SIZE"
-	case LauncherTorchrun:
-		return "WORLD_SIZE"
-	case LauncherKubernetes:
-		return "FLOPCAST_WORLD_SIZE"
+	if v, ok := launcherVars[l]; ok {
+		return v.size
 	}
 	return "--world-size"
 }
 
 func rankSource(l string) string {
-	switch l {
-	case LauncherSlurm:
-		return "SLURM_PROCID"
-	case LauncherOpenMPI:
-		return "OMPI_COMM_WORLD_RANK"
-	case LauncherPMI:
-		return "PMIX_RANK/PMI_RANK"
-	case LauncherTorchrun:
-		return "RANK"
-	case LauncherKubernetes:
-		return "JOB_COMPLETION_INDEX"
+	if v, ok := launcherVars[l]; ok {
+		return v.rank
 	}
 	return "--rank"
 }

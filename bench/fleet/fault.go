@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -95,4 +96,17 @@ func ParseFault(spec string, rank int) (Fault, error) {
 		}
 	}
 	return f, nil
+}
+
+// sleep waits d, or until ctx is done (then it returns ctx's error): the
+// injected delays keep the step's deadline.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -35,7 +36,7 @@ var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 // Validate names the flag of a value that cannot make a job file.
 func (o ManifestOptions) Validate() error {
 	switch {
-	case !contains(ManifestKinds, o.Kind):
+	case !slices.Contains(ManifestKinds, o.Kind):
 		return badInput("--kind %q: want %s", o.Kind, strings.Join(ManifestKinds, ", "))
 	case !dnsLabel.MatchString(o.Name) || len(o.Name) > 40:
 		return badInput("--name %q: want a DNS label (lower-case letters, digits, '-'), at most 40 characters", o.Name)
@@ -58,15 +59,6 @@ func (o ManifestOptions) Validate() error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Manifest writes a ready job file of o.Kind.

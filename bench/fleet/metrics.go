@@ -115,12 +115,8 @@ func EncodeMetrics(w io.Writer, f *result.File) error {
 			if m.Collective == "" {
 				continue
 			}
-			peer := ""
-			if len(m.Nodes) > 0 {
-				peer = strings.Join(m.Nodes, "-")
-			}
-			cl := append(append([][2]string{}, l...), [2]string{"collective", m.Collective}, [2]string{"scope", m.Scope},
-				[2]string{"bytes", strconv.FormatInt(m.Bytes, 10)}, [2]string{"test", metricTest(m)}, [2]string{"nodes", peer})
+			cl := append(l, [2]string{"collective", m.Collective}, [2]string{"scope", m.Scope},
+				[2]string{"bytes", strconv.FormatInt(m.Bytes, 10)}, [2]string{"test", metricTest(m)}, [2]string{"nodes", strings.Join(m.Nodes, "-")})
 			add("flopcast_fleet_wrong_elements", float64(m.WrongElements), cl...)
 			if m.Status == result.StatusOK && m.Verified && m.BusBytesPerSecond > 0 {
 				add("flopcast_fleet_bus_bytes_per_second", m.BusBytesPerSecond, cl...)
@@ -201,6 +197,6 @@ func formatLabels(ls [][2]string) string {
 }
 
 // escapeLabel escapes a label value as the text format requires.
-func escapeLabel(v string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
-}
+func escapeLabel(v string) string { return labelEscaper.Replace(v) }
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)

@@ -3,6 +3,8 @@ package fleet
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,24 +194,8 @@ func rankTable(w io.Writer, f *result.File) {
 	if len(figs) == 0 {
 		return
 	}
-	// lateness per call, as Stragglers computes it
-	calls := -1
-	for _, v := range waits {
-		if calls < 0 || len(v) < calls {
-			calls = len(v)
-		}
-	}
-	if calls > 0 && len(waits) > 1 {
-		late := map[int][]float64{}
-		for k := range calls {
-			longest := 0.0
-			for _, v := range waits {
-				longest = max(longest, v[k])
-			}
-			for r, v := range waits {
-				late[r] = append(late[r], longest-v[k])
-			}
-		}
+	if len(waits) > 1 {
+		late, _ := lateness(waits)
 		for r, l := range late {
 			get(r).late = median(l)
 		}
@@ -221,7 +207,7 @@ func rankTable(w io.Writer, f *result.File) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "rank\tnode\tall-reduce ms (median)\twait after local phase ms\tlate by ms\tlocal GEMM GFLOP/s")
-	for _, r := range sortedKeys(figs) {
+	for _, r := range slices.Sorted(maps.Keys(figs)) {
 		g := figs[r]
 		cell := func(v float64, scale float64, ok bool) string {
 			if !ok {

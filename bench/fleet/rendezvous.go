@@ -158,7 +158,6 @@ type Rendezvous struct {
 	// early holds results files that ranks sent before rank 0 asked (they
 	// stopped on an error); those ranks take part in nothing more.
 	early map[int][]byte
-	ln    net.Listener
 	local net.IP
 }
 
@@ -191,10 +190,7 @@ func listenAddr(addr string) string {
 
 func (rv *Rendezvous) lead(ctx context.Context, hello Hello) error {
 	size := rv.env.Size
-	deadline := time.Now().Add(rv.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := clip(ctx, time.Now().Add(rv.opts.Timeout))
 	rv.peers = make([]*peerConn, size)
 	hellos := make([]*Hello, size)
 	hellos[0] = &hello
@@ -206,7 +202,6 @@ func (rv *Rendezvous) lead(ctx context.Context, hello Hello) error {
 		if err != nil {
 			return fmt.Errorf("rendezvous: rank 0 cannot listen on %s: %v", rv.env.Rendezvous, err)
 		}
-		rv.ln = ln
 		stop := context.AfterFunc(ctx, func() { ln.Close() })
 		defer stop()
 		arrived := 1
@@ -216,16 +211,13 @@ func (rv *Rendezvous) lead(ctx context.Context, hello Hello) error {
 			err error
 		}
 		got := make(chan accepted)
-		var wg sync.WaitGroup
 		go func() {
 			for {
 				c, err := ln.Accept()
 				if err != nil {
 					return
 				}
-				wg.Add(1)
 				go func() {
-					defer wg.Done()
 					p := &peerConn{c: c, r: bufio.NewReader(c)}
 					typ, data, err := readFrame(p, deadline)
 					var m helloMsg
@@ -369,10 +361,7 @@ func (rv *Rendezvous) abortAll(msg string) {
 
 func (rv *Rendezvous) follow(ctx context.Context, hello Hello) error {
 	start := time.Now()
-	deadline := start.Add(rv.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := clip(ctx, start.Add(rv.opts.Timeout))
 	var c net.Conn
 	var lastErr error
 	for {
@@ -408,11 +397,7 @@ func (rv *Rendezvous) follow(ctx context.Context, hello Hello) error {
 	// Rank 0 answers once every rank arrived or its own timeout passed;
 	// it may have started later than this rank, so wait longer than the
 	// timeout before calling it lost.
-	wait := start.Add(2*rv.opts.Timeout + 5*time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(wait) {
-		wait = d
-	}
-	typ, data, err := readFrame(p, wait)
+	typ, data, err := readFrame(p, clip(ctx, start.Add(2*rv.opts.Timeout+5*time.Second)))
 	if err != nil {
 		c.Close()
 		if ctx.Err() != nil {
@@ -450,8 +435,7 @@ func IsAbort(err error) bool {
 }
 
 func (rv *Rendezvous) lostRoot(what string, err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		return fmt.Errorf("rendezvous: rank 0 at %s did not answer in time (%s)", rv.env.Rendezvous, what)
 	}
 	return fmt.Errorf("rendezvous: lost rank 0 at %s (%s): %v", rv.env.Rendezvous, what, err)
@@ -535,9 +519,6 @@ func (rv *Rendezvous) Env() Env {
 	return e
 }
 
-// Dead lists the ranks rank 0 lost since the rendezvous, with why.
-func (rv *Rendezvous) Dead() map[int]string { return rv.dead }
-
 func (rv *Rendezvous) markDead(r int, err error) {
 	if p := rv.peers[r]; p != nil {
 		p.c.Close()
@@ -547,10 +528,29 @@ func (rv *Rendezvous) markDead(r int, err error) {
 }
 
 func (rv *Rendezvous) opDeadline(ctx context.Context) time.Time {
-	if d, ok := ctx.Deadline(); ok {
+	return ctxDeadline(ctx, rv.opts.OpTimeout)
+}
+
+// ctxDeadline is ctx's deadline, else d from now: the deadline of one step.
+func ctxDeadline(ctx context.Context, d time.Duration) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(d)
+}
+
+// clip returns t, or ctx's deadline when that comes first.
+func clip(ctx context.Context, t time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok && d.Before(t) {
 		return d
 	}
-	return time.Now().Add(rv.opts.OpTimeout)
+	return t
+}
+
+// isTimeout reports whether err is a network deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readAll reads one frame of type typ from every live rank (rank 0 only),
@@ -612,8 +612,7 @@ func (rv *Rendezvous) readAll(ctx context.Context, typ byte) ([][]byte, error) {
 			continue
 		}
 		if errs[r] != nil {
-			var ne net.Error
-			if errors.As(errs[r], &ne) && ne.Timeout() {
+			if isTimeout(errs[r]) {
 				timedOut = true
 			}
 			rv.markDead(r, errs[r])
@@ -788,13 +787,6 @@ func (rv *Rendezvous) CollectResults(ctx context.Context, own []byte, stop bool)
 	return out, err
 }
 
-// Abort tells the other ranks (from rank 0) that the run stops, with why.
-func (rv *Rendezvous) Abort(msg string) {
-	if rv.env.Rank == 0 {
-		rv.abortAll(msg)
-	}
-}
-
 // Close closes the connections.
 func (rv *Rendezvous) Close() error {
 	for i, p := range rv.peers {
@@ -802,9 +794,6 @@ func (rv *Rendezvous) Close() error {
 			p.c.Close()
 			rv.peers[i] = nil
 		}
-	}
-	if rv.ln != nil {
-		rv.ln.Close()
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -163,11 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	if cfg.Fault.NeverArrive {
 		cfg.logf("fault injection: rank %d stays away from the rendezvous", cfg.Env.Rank)
-		wait := cfg.Options.withDefaults().Timeout + 2*time.Second
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-		}
+		sleep(ctx, cfg.Options.withDefaults().Timeout+2*time.Second)
 		return nil, errors.New("fault injection: this rank never arrived")
 	}
 	if cfg.Backend == nil || cfg.File == nil {
@@ -319,10 +316,7 @@ func (r *rankRun) add(m result.Measurement) {
 // ScopeGroups returns the rank groups of a scope (result.ScopeIntraNode,
 // ScopeWorld, ScopeInterNode), each sorted, from the roster: what a
 // collective backend that needs its groups up front (NCCL) creates.
-func ScopeGroups(roster []Hello, scope string) [][]int { return groups(roster, scope) }
-
-// groups returns the rank groups of a scope, each sorted, from the roster.
-func groups(roster []Hello, scope string) [][]int {
+func ScopeGroups(roster []Hello, scope string) [][]int {
 	byNode := map[int][]int{}
 	nodes := 0
 	for _, h := range roster {
@@ -381,7 +375,7 @@ func (r *rankRun) nodesOf(ranks []int) []string {
 // scope runs every op at every size in the groups of a scope this rank is
 // in; groups run at once.
 func (r *rankRun) scope(scope string) error {
-	for _, g := range groups(r.rv.Roster(), scope) {
+	for _, g := range ScopeGroups(r.rv.Roster(), scope) {
 		if !slices.Contains(g, r.env.Rank) {
 			continue
 		}
@@ -688,7 +682,7 @@ func (r *rankRun) finish(runErr error) (*Outcome, error) {
 		if d == nil {
 			continue
 		}
-		rf, err := result.Decode(strings.NewReader(string(d)), fmt.Sprintf("rank %d's results", i))
+		rf, err := result.Decode(bytes.NewReader(d), fmt.Sprintf("rank %d's results", i))
 		if err != nil {
 			cfg.logf("rank 0: %v: counted as missing", err)
 			continue
@@ -701,13 +695,8 @@ func (r *rankRun) finish(runErr error) (*Outcome, error) {
 	}
 	out.Merged = merged
 	out.MergedPath = filepath.Join(cfg.ResultsDir, "fleet-"+r.rv.RunID()+".json")
-	if err := result.Write(out.MergedPath, merged); err != nil {
-		return out, fmt.Errorf("writing %s: %v", out.MergedPath, err)
-	}
-	if cfg.MetricsOut != "" {
-		if err := WriteMetrics(cfg.MetricsOut, merged); err != nil {
-			return out, fmt.Errorf("--metrics-out: %v", err)
-		}
+	if err := writeMerged(out.MergedPath, cfg.MetricsOut, merged); err != nil {
+		return out, err
 	}
 	if runErr != nil && !errors.Is(runErr, ErrStopped) {
 		return out, fmt.Errorf("rank 0: %v (merged file %s written)", runErr, out.MergedPath)
@@ -743,15 +732,24 @@ func notStarted(cfg Config, re *RanksError) (*Outcome, error) {
 		}
 	}
 	out := &Outcome{MergedPath: filepath.Join(cfg.ResultsDir, "fleet-"+runID+".json"), Merged: f}
-	if err := result.Write(out.MergedPath, f); err != nil {
-		return out, fmt.Errorf("writing %s: %v", out.MergedPath, err)
-	}
-	if cfg.MetricsOut != "" {
-		if err := WriteMetrics(cfg.MetricsOut, f); err != nil {
-			return out, fmt.Errorf("--metrics-out: %v", err)
-		}
+	if err := writeMerged(out.MergedPath, cfg.MetricsOut, f); err != nil {
+		return out, err
 	}
 	return out, re
+}
+
+// writeMerged writes rank 0's merged file to path and, when metricsOut is
+// set, its metrics.
+func writeMerged(path, metricsOut string, f *result.File) error {
+	if err := result.Write(path, f); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	if metricsOut != "" {
+		if err := WriteMetrics(metricsOut, f); err != nil {
+			return fmt.Errorf("--metrics-out: %v", err)
+		}
+	}
+	return nil
 }
 
 // failureSummary is one line naming the failed and missing nodes, or "".

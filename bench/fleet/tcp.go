@@ -27,7 +27,6 @@ import (
 type TCPComm struct {
 	rank, size int
 	peers      []*meshConn
-	ln         net.Listener
 	fault      Fault
 	opTimeout  time.Duration
 }
@@ -54,7 +53,6 @@ func NewTCPComm(ctx context.Context, rv *Rendezvous, fault Fault) (*TCPComm, err
 	if err != nil {
 		return nil, fmt.Errorf("tcp collectives: listen: %v", err)
 	}
-	t.ln = ln
 	all, err := rv.Gather(ctx, []byte(ln.Addr().String()))
 	if err != nil {
 		ln.Close()
@@ -78,10 +76,7 @@ func NewTCPComm(ctx context.Context, rv *Rendezvous, fault Fault) (*TCPComm, err
 		ln.Close()
 		return nil, errors.New("tcp collectives: bad address table from rank 0")
 	}
-	deadline := time.Now().Add(rv.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := clip(ctx, time.Now().Add(rv.opts.Timeout))
 	errc := make(chan error, 2)
 	var mu sync.Mutex
 	go func() { // accept the higher ranks
@@ -207,10 +202,8 @@ func (t *TCPComm) send(ctx context.Context, peer int, op byte, data []float32) e
 		return fmt.Errorf("tcp collectives: no connection to rank %d", peer)
 	}
 	if t.fault.SlowSend > 0 && (t.fault.SlowPeer < 0 || t.fault.SlowPeer == peer) {
-		select {
-		case <-time.After(t.fault.SlowSend):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := sleep(ctx, t.fault.SlowSend); err != nil {
+			return err
 		}
 	}
 	var h [msgHeader]byte
@@ -265,18 +258,14 @@ func (t *TCPComm) recv(ctx context.Context, peer int, op byte, dst []float32, ad
 }
 
 func (t *TCPComm) peerErr(peer int, what string, err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		return fmt.Errorf("tcp collectives: rank %d timed out %s rank %d", t.rank, what, peer)
 	}
 	return fmt.Errorf("tcp collectives: rank %d lost rank %d while %s it: %v", t.rank, peer, what, err)
 }
 
 func (t *TCPComm) deadline(ctx context.Context) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
-	}
-	return time.Now().Add(t.opTimeout)
+	return ctxDeadline(ctx, t.opTimeout)
 }
 
 // exchange sends out to `to` while receiving from `from` (concurrently, so
@@ -381,7 +370,9 @@ func (t *TCPComm) Run(ctx context.Context, req backend.CommRequest) (backend.Com
 		phased := it >= req.Warmup+req.Iters
 		if phased {
 			if t.fault.SlowRank > 0 {
-				time.Sleep(t.fault.SlowRank)
+				if err := sleep(ctx, t.fault.SlowRank); err != nil {
+					return res, err
+				}
 			}
 			if err := req.LocalPhase(); err != nil {
 				return res, fmt.Errorf("local phase: %v", err)
@@ -540,33 +531,28 @@ func (c *call) run() error {
 // reduceScatter runs the ring reduce-scatter on buf: afterwards this rank's
 // chunk (index me) holds the sum over the group.
 func (c *call) reduceScatter(buf []float32, count int) error {
-	n, me, g := c.n, c.me, c.group
-	if n == 1 {
-		return nil
-	}
-	next, prev := g[(me+1)%n], g[(me-1+n)%n]
-	for s := 0; s < n-1; s++ {
-		slo, shi := chunk(count, n, me-s-1)
-		rlo, rhi := chunk(count, n, me-s-2)
-		if err := c.t.exchange(c.ctx, c.op, next, buf[slo:shi], prev, buf[rlo:rhi], true, c.scratch); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.ring(buf, count, 1, true)
 }
 
 // allGather runs the ring all-gather on buf, starting from this rank's
 // chunk (index me).
 func (c *call) allGather(buf []float32, count int) error {
+	return c.ring(buf, count, 0, false)
+}
+
+// ring runs the n−1 steps of a ring pass on buf: at step s this rank sends
+// chunk me−s−shift to the next rank and receives chunk me−s−shift−1 from
+// the previous one, added into buf when add is set.
+func (c *call) ring(buf []float32, count, shift int, add bool) error {
 	n, me, g := c.n, c.me, c.group
 	if n == 1 {
 		return nil
 	}
 	next, prev := g[(me+1)%n], g[(me-1+n)%n]
 	for s := 0; s < n-1; s++ {
-		slo, shi := chunk(count, n, me-s)
-		rlo, rhi := chunk(count, n, me-s-1)
-		if err := c.t.exchange(c.ctx, c.op, next, buf[slo:shi], prev, buf[rlo:rhi], false, nil); err != nil {
+		slo, shi := chunk(count, n, me-s-shift)
+		rlo, rhi := chunk(count, n, me-s-shift-1)
+		if err := c.t.exchange(c.ctx, c.op, next, buf[slo:shi], prev, buf[rlo:rhi], add, c.scratch); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -61,27 +62,11 @@ func Stragglers(f *result.File, th *Thresholds) []result.Straggler {
 		}
 	}
 	if len(waits) >= 2 {
-		calls := -1
-		for _, w := range waits {
-			if calls < 0 || len(w) < calls {
-				calls = len(w)
-			}
-		}
-		ranks := sortedKeys(waits)
-		late := map[int][]float64{}
-		var all []float64
-		for k := range calls {
-			longest := 0.0
-			for _, r := range ranks {
-				longest = max(longest, waits[r][k])
-			}
-			for _, r := range ranks {
-				late[r] = append(late[r], longest-waits[r][k])
-				all = append(all, waits[r][k])
-			}
-		}
-		var allLate []float64
+		ranks := slices.Sorted(maps.Keys(waits))
+		late, calls := lateness(waits)
+		var all, allLate []float64
 		for _, r := range ranks {
+			all = append(all, waits[r][:calls]...)
 			allLate = append(allLate, late[r]...)
 		}
 		fleetLate := median(allLate)
@@ -163,13 +148,27 @@ func Stragglers(f *result.File, th *Thresholds) []result.Straggler {
 	return out
 }
 
-func sortedKeys[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// lateness returns per rank how late it arrived at each call of the
+// straggler test, over the calls every rank made: the longest wait of any
+// rank at that call less its own (the late rank waits least).
+func lateness(waits map[int][]float64) (late map[int][]float64, calls int) {
+	calls = -1
+	for _, w := range waits {
+		if calls < 0 || len(w) < calls {
+			calls = len(w)
+		}
 	}
-	sort.Ints(out)
-	return out
+	late = map[int][]float64{}
+	for k := range calls {
+		longest := 0.0
+		for _, w := range waits {
+			longest = max(longest, w[k])
+		}
+		for r, w := range waits {
+			late[r] = append(late[r], longest-w[k])
+		}
+	}
+	return late, calls
 }
 
 // pairFigure is one pair test: its two nodes, the slower rank's busbw and
@@ -258,7 +257,7 @@ func Judge(f *result.File, th *Thresholds, nodes []string) []result.Verdict {
 	for _, n := range order {
 		if m := missingOn[n]; len(m) > 0 {
 			msg := rankList(m) + " sent no results"
-			if !measured[n] && strings.HasPrefix(n, "(rank ") {
+			if strings.HasPrefix(n, "(rank ") {
 				msg = rankList(m) + " never arrived: its node is unknown"
 			}
 			fail(n, result.Reason{Check: "ranks_present", Measured: float64(ranksOn[n] - len(m)), Threshold: float64(ranksOn[n]), Unit: "ranks", Message: msg})

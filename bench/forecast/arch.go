@@ -1,9 +1,5 @@
 package forecast
 
-import (
-	"github.com/flopcast/flopcast/kernels"
-)
-
 // lin is one linear layer's forward GEMM per token: N outputs from K
 // inputs. split says how tensor parallelism divides it: 'n' column
 // parallel (N/t), 'k' row parallel (K/t), 0 replicated on every rank.
@@ -36,13 +32,6 @@ type arch struct {
 	// coreFull and coreCausal are the attention core's forward FLOPs per
 	// token per layer, all heads, full square and with causal credit.
 	coreFull, coreCausal float64
-}
-
-// archOf describes m for the step model.
-func archOf(m kernels.Model) arch {
-	a := archFromModel(m)
-	a.vocab, a.seq = m.Vocab, m.Seq
-	return a
 }
 
 // inner is the stored activation width of an MLP of width f per token in

@@ -2,10 +2,10 @@ package forecast
 
 import "github.com/flopcast/flopcast/kernels"
 
-// archFromModel reads the shape of a kernels.Model: grouped-query or
-// latent (MLA) attention, the MLP kind and widths, routed and shared
-// experts, dense first layers, dropout.
-func archFromModel(m kernels.Model) arch {
+// archOf describes m for the step model: grouped-query or latent (MLA)
+// attention, the MLP kind and widths, routed and shared experts, dense
+// first layers, dropout, vocabulary and sequence.
+func archOf(m kernels.Model) arch {
 	w := m.ActivationWidths()
 	h := m.Hidden
 	kv := m.KVHeads
@@ -18,7 +18,7 @@ func archFromModel(m kernels.Model) arch {
 		vh = w.V / kv
 	}
 	a := arch{h: h, heads: m.Heads, kvHeads: kv, qkHead: qk, vHead: vh, gated: w.Gated, ffn: m.FFN,
-		dropout: m.Dropout > 0, latent: w.QLatent + w.KVLatent}
+		dropout: m.Dropout > 0, latent: w.QLatent + w.KVLatent, vocab: m.Vocab, seq: m.Seq}
 	if m.IsMLA() {
 		if m.QLoRARank > 0 {
 			a.attn = append(a.attn, lin{"q_down", m.QLoRARank, h, 0}, lin{"q_up", w.Q, m.QLoRARank, 'n'})

@@ -236,10 +236,8 @@ func (run PublishedRun) Input(c *catalog.Catalog) (Input, error) {
 		if run.Hardware.MemoryGB > 0 {
 			g.MemoryGB = run.Hardware.MemoryGB
 		}
-		perNode := min(run.Hardware.Domain, 8) // network ports are per 8-GPU node (NVL72: 4 GPUs per tray)
 		in.Hardware = Hardware{GPU: g, Domain: run.Hardware.Domain, IntraGBps: run.Hardware.IntraGBps,
 			InterGBps: run.Hardware.NetworkGbps / 8 / float64(run.Hardware.Domain)}
-		_ = perNode
 	default:
 		return in, fmt.Errorf("no hardware")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/flopcast/flopcast/bench/catalog"
@@ -225,6 +226,7 @@ func Forecast(in Input) (Result, error) {
 	}
 	r := assemble(in, l, st, e)
 	r.Constraints = notes
+	r.Explain = explain(in, l, st, r, e) // of the forecast only, not of its range
 	// Range: the same layout with the speed at its low/high spread, the
 	// step efficiency at ± its uncertainty and the failure rate doubled or
 	// halved.
@@ -397,17 +399,13 @@ func normalise(in Input) (Input, error) {
 	if l.EP > 1 && (a.experts == 0 || a.experts%l.EP != 0) {
 		return in, fmt.Errorf("ep %d: the model has %d routed experts (ep must divide them)", l.EP, a.experts)
 	}
-	switch l.Schedule {
-	case "", "1f1b", "interleaved", "zero-bubble", "dualpipe":
-	default:
+	if l.Schedule != "" && !slices.Contains(Schedules, l.Schedule) {
 		return in, fmt.Errorf("schedule %q: want 1f1b, interleaved, zero-bubble or dualpipe", l.Schedule)
 	}
 	if l.Schedule == "dualpipe" && l.PP > 0 && l.PP%2 != 0 {
 		return in, fmt.Errorf("schedule dualpipe needs an even pp, not %d", l.PP)
 	}
-	switch l.Recompute {
-	case "", "none", "selective", "op", "full":
-	default:
+	if l.Recompute != "" && !slices.Contains(Recomputes, l.Recompute) {
 		return in, fmt.Errorf("recompute %q: want none, selective, op or full", l.Recompute)
 	}
 	return in, nil
@@ -762,7 +760,6 @@ func assemble(in Input, l Layout, st step, e env) Result {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("only %d micro-batches per pipeline for %d stages (fewer than 2 x pp): the bubble is %.1f %% of the time; a larger --global-batch-tokens would shrink it", micro, l.PP, 100*r.Breakdown.PPBubble))
 	}
 	r.Warnings = append(r.Warnings, in.Warnings...)
-	r.Explain = explain(in, l, st, r, fail, e)
 	return r
 }
 
@@ -774,8 +771,10 @@ func euAIAct(r Result) EUAIAct {
 	return EUAIAct{false, fmt.Sprintf("Training compute %.3g FLOPs is below the 10^25 presumption threshold of Article 51(2) of Regulation (EU) 2024/1689. %s", r.TotalFLOPs, annex)}
 }
 
-func explain(in Input, l Layout, st step, r Result, fail float64, e env) []string {
+// explain is the model's arithmetic for r, the forecast of in on layout l.
+func explain(in Input, l Layout, st step, r Result, e env) []string {
 	m := in.Model
+	fail := r.Breakdown.Failures
 	k := in.Kernels
 	micro := l.GlobalBatch / (l.DP * l.MicroBatch)
 	ov := k.EPOverlap

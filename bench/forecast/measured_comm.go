@@ -3,9 +3,11 @@ package forecast
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/flopcast/flopcast/bench/catalog"
 	"github.com/flopcast/flopcast/bench/result"
+	"github.com/flopcast/flopcast/bench/stats"
 )
 
 // MeasuredLink is one link figure a fleet run measured: the bus bandwidth
@@ -46,7 +48,7 @@ func largest(f *result.File, op, scope string) *MeasuredLink {
 		if m.Workload != result.WorkloadComm || m.Collective != op || m.Scope != scope || m.Status != result.StatusOK || m.BusBytesPerSecond <= 0 {
 			continue
 		}
-		if len(m.Label) >= 9 && m.Label[:9] == "straggler" {
+		if strings.HasPrefix(m.Label, "straggler") {
 			continue
 		}
 		switch {
@@ -60,11 +62,7 @@ func largest(f *result.File, op, scope string) *MeasuredLink {
 		return nil
 	}
 	slices.Sort(vals)
-	med := vals[len(vals)/2]
-	if len(vals)%2 == 0 {
-		med = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
-	}
-	return &MeasuredLink{Collective: op, Scope: scope, Bytes: best, BusBytesPerSecond: med, Ranks: len(vals)}
+	return &MeasuredLink{Collective: op, Scope: scope, Bytes: best, BusBytesPerSecond: stats.Quantile(vals, 0.5), Ranks: len(vals)}
 }
 
 // LinksFromFleet extracts the link figures of a fleet file (merged or one
@@ -153,23 +151,16 @@ func (l MeasuredLinks) Apply(h *Hardware, path string, moe bool) (sources, warni
 	return sources, warnings
 }
 
-// useFleetLinks takes the link speeds from r.From when it is a fleet file.
-// When that file's local GEMMs were not measured on the forecast's GPU (a
-// CPU fleet, another GPU model), its speed is not used: r.From is cleared
-// so the speed comes from the results directory or the catalog, and a
-// warning says so.
-func (r *Request) useFleetLinks(c *catalog.Catalog, in *Input) error {
-	if r.From == "" {
+// useFleetLinks takes the link speeds from f, the file r.From (nil when
+// none), when it is a fleet file. When that file's local GEMMs were not
+// measured on the forecast's GPU (a CPU fleet, another GPU model), its
+// speed is not used: r.From is cleared so the speed comes from the
+// results directory or the catalog, and a warning says so.
+func (r *Request) useFleetLinks(c *catalog.Catalog, in *Input, f *result.File) error {
+	if f == nil || f.Fleet == nil {
 		return nil
-	}
-	f, err := result.Read(r.From)
-	if err != nil {
-		return fmt.Errorf("--from: %v", err)
 	}
 	links, ok := LinksFromFleet(f)
-	if f.Fleet == nil {
-		return nil
-	}
 	if !ok {
 		return fmt.Errorf("--from %s: a fleet file without verified collective figures", r.From)
 	}

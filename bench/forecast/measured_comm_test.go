@@ -112,7 +112,11 @@ func TestUseFleetLinksCPUFleet(t *testing.T) {
 	}
 	r := Request{From: path}
 	in := Input{Hardware: Hardware{GPU: g, IntraGBps: 900, InterGBps: 50}}
-	if err := r.useFleetLinks(c, &in); err != nil {
+	read, err := result.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.useFleetLinks(c, &in, read); err != nil {
 		t.Fatal(err)
 	}
 	if r.From != "" || math.Abs(in.Hardware.IntraGBps-2*330/LinkEfficiency) > 1e-9 {

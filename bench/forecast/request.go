@@ -52,12 +52,20 @@ func (r Request) Resolve(c *catalog.Catalog) (Input, error) {
 	if err := r.hardware(c, &in); err != nil {
 		return in, err
 	}
+	var from *result.File
+	if r.From != "" {
+		f, err := result.Read(r.From)
+		if err != nil {
+			return in, fmt.Errorf("--from: %v", err)
+		}
+		from = f
+	}
 	// A fleet file (issue 15) gives measured link speeds
 	// (measured_comm.go); its GEMMs give the speed only on this GPU.
-	if err := r.useFleetLinks(c, &in); err != nil {
+	if err := r.useFleetLinks(c, &in, from); err != nil {
 		return in, err
 	}
-	if err := r.speed(c, &in); err != nil {
+	if err := r.speed(c, &in, from); err != nil {
 		return in, err
 	}
 	if r.PowerW > 0 {
@@ -155,7 +163,8 @@ func (r Request) hardware(c *catalog.Catalog, in *Input) error {
 // the newest results file of this GPU under the results directory, then
 // the catalog. For fp8 the linear layers get the fp8 speed (measured
 // where the file has fp8 GEMMs, else the catalog's) and the rest bf16.
-func (r Request) speed(c *catalog.Catalog, in *Input) error {
+// from is the file r.From, already read.
+func (r Request) speed(c *catalog.Catalog, in *Input, from *result.File) error {
 	g := in.Hardware.GPU
 	if r.DeviceTFLOPS != 0 {
 		if !finite(r.DeviceTFLOPS, 1e9) {
@@ -169,11 +178,7 @@ func (r Request) speed(c *catalog.Catalog, in *Input) error {
 		}
 	}
 	if r.From != "" {
-		f, err := result.Read(r.From)
-		if err != nil {
-			return fmt.Errorf("--from: %v", err)
-		}
-		name, ok := deviceOf(f)
+		name, ok := deviceOf(from)
 		if !ok {
 			return fmt.Errorf("--from %s: no verified GEMM measurements", r.From)
 		}
@@ -181,7 +186,7 @@ func (r Request) speed(c *catalog.Catalog, in *Input) error {
 		if !isGPU || matched.Name != g.Name {
 			return fmt.Errorf("--from %s: measured on %q, not a %s; pass the matching --gpu/--instance, or --device-tflops", r.From, name, g.Name)
 		}
-		return r.useFile(f, r.From, in)
+		return r.useFile(from, r.From, in)
 	}
 	if r.DeviceTFLOPS > 0 {
 		in.Speed = FixedSpeed(r.DeviceTFLOPS, g)

@@ -29,14 +29,14 @@ type Layout struct {
 	// 1F1B and zero-bubble; 2: DualPipe's two directions; v ≥ 2:
 	// interleaved).
 	VirtualStages int `json:"virtual_stages"`
-	// Recompute is "none", "selective" or "full".
+	// Recompute is one of Recomputes: "none", "selective", "op" or "full".
 	Recompute string `json:"recompute"`
 	// ZeRO is the optimizer-sharding stage 0..3 over the data-parallel
 	// group (3 is FSDP).
 	ZeRO int `json:"zero"`
 }
 
-// Schedules are the pipeline schedules the step model knows.
+// Schedules are the pipeline schedules the step model knows (Layout.Schedule).
 var Schedules = []string{"1f1b", "interleaved", "zero-bubble", "dualpipe"}
 
 // Kernels describes the training software: its kernels, which change the
@@ -313,6 +313,9 @@ func (e env) layer(l Layout, moe bool) cost {
 	out.work = act
 	out.act = act
 	calls := 4.0
+	// The element-wise outputs (the norms' and the MLP activation's)
+	// that "op" and selective recomputation do not store.
+	dropped := float64(T) * 2 * (2*h + mlpIn) / float64(t)
 	switch l.Recompute {
 	case "full":
 		out.recompute = (fwd + elementwise/ElementwiseTraffic) / eff
@@ -325,12 +328,7 @@ func (e env) layer(l Layout, moe bool) cost {
 		// Op-level selective checkpointing (torchtitan's "op" policy):
 		// element-wise outputs and every other matmul output are not
 		// stored and are recomputed in backward.
-		f := float64(a.ffn)
-		if moe {
-			f = float64(a.topK*a.expertFFN + a.sharedFFN)
-		}
-		dropped := float64(T) * 2 * (2*h + f) / float64(t)
-		gemmOut := float64(T) * 2 * (float64(a.heads*a.qkHead+a.kvHeads*(a.qkHead+a.vHead)) + 2*h + 2*f) / float64(t)
+		gemmOut := float64(T) * 2 * (float64(a.heads*a.qkHead+a.kvHeads*(a.qkHead+a.vHead)) + 2*h + 2*mlpIn) / float64(t)
 		out.act = act - dropped - gemmOut/2
 		out.recompute = (gemm/2 + ElementwiseTraffic*dropped/e.sp.MemoryBytesPerSecond) / eff
 	case "selective":
@@ -346,11 +344,6 @@ func (e env) layer(l Layout, moe bool) cost {
 			// ops: the norms' outputs and the MLP activation's output
 			// are not stored (torchtitan's and Megatron-Core's
 			// selective policies).
-			f := float64(a.ffn)
-			if moe {
-				f = float64(a.topK*a.expertFFN + a.sharedFFN)
-			}
-			dropped := float64(T) * 2 * (2*h + f) / float64(t)
 			out.act = act - dropped
 			out.recompute = ElementwiseTraffic * dropped / e.sp.MemoryBytesPerSecond / eff
 		}

@@ -37,9 +37,14 @@ func WriteHTML(w io.Writer, inputs []compare.Input, opt HTMLOptions) error {
 	p.head(t, inputs)
 	p.comparison(t, "compare", "Machine types side by side")
 	p.fleet(inputs) // merged fleet files: a column per node, copy-matrix heatmaps
-	p.overlay(t)
+	// Each column's GEMM points, for the overlay and the roofline.
+	pts := make([][]typePoint, len(t.Columns))
+	for i, c := range t.Columns {
+		pts[i] = typePoints(c)
+	}
+	p.overlay(t, pts)
 	p.costBars(t)
-	p.rooflineAll(t)
+	p.rooflineAll(t, pts)
 	p.forecast(t, opt)
 	p.s("<section id=\"detail\"><h2>Per machine and per file</h2>\n<p>Open a section for the figures behind each column: the same comparison by machine and by results file, and each run's own charts.</p>\n")
 	for _, by := range []compare.By{compare.ByMachine, compare.ByFile} {

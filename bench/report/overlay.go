@@ -113,13 +113,12 @@ func columnPeak(c compare.Column, dtype string) float64 {
 
 func typeStyle(i int) (string, int) { return palette[i%len(palette)], i }
 
-// overlay draws one chart per dtype with a line per machine type.
-func (p *page) overlay(t *compare.Table) {
-	pts := make([][]typePoint, len(t.Columns))
+// overlay draws one chart per dtype with a line per machine type; pts
+// holds each column's typePoints.
+func (p *page) overlay(t *compare.Table, pts [][]typePoint) {
 	var dtypes []string
 	seen := map[string]bool{}
-	for i, c := range t.Columns {
-		pts[i] = typePoints(c)
+	for i := range t.Columns {
 		for _, g := range pts[i] {
 			if !seen[g.dtype] {
 				seen[g.dtype] = true
@@ -274,8 +273,9 @@ func (p *page) costBars(t *compare.Table) {
 }
 
 // rooflineAll draws one roofline with every machine type: its GEMMs, its
-// highest dense peak and its measured memory bandwidth.
-func (p *page) rooflineAll(t *compare.Table) {
+// highest dense peak and its measured memory bandwidth; pts holds each
+// column's typePoints.
+func (p *page) rooflineAll(t *compare.Table, pts [][]typePoint) {
 	c := lineChart{title: "Roofline: every machine type", xLabel: "arithmetic intensity (FLOP/byte), log scale",
 		yLabel: "achieved FLOP/s, log scale", xLog: true, yLog: true, xSI: true, ySI: true, legendBelow: true}
 	var rows [][]cell
@@ -283,7 +283,7 @@ func (p *page) rooflineAll(t *compare.Table) {
 		color, mk := typeStyle(i)
 		s := series{id: col.Label, name: col.Label, color: color, marker: mk}
 		maxPeak := 0.0
-		for _, g := range typePoints(col) {
+		for _, g := range pts[i] {
 			if g.bytes <= 0 {
 				continue
 			}

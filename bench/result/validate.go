@@ -40,7 +40,7 @@ func (f *File) CheckPlausible() error {
 	return nil
 }
 
-// minCallSeconds is the shortest plausible timed call: one nanosecond.
+// plausibleMinCallSeconds is the shortest plausible timed call: one nanosecond.
 const plausibleMinCallSeconds = 1e-9
 
 // checkPlausibleOK checks what an ok measurement must have for its throughput to
@@ -53,23 +53,21 @@ func (m Measurement) checkPlausibleOK(path string) error {
 		return nil
 	}
 	if m.Seconds != nil {
-		s := m.Seconds
-		times := []struct {
-			name string
-			v    float64
-		}{{"median", s.Median}, {"min", s.Min}, {"max", s.Max}, {"p25", s.P25}, {"p75", s.P75}, {"mean", s.Mean}}
+		s, sp := m.Seconds, path+".seconds."
+		// optional: zero means not recorded.
+		type timed struct {
+			path     string
+			v        float64
+			optional bool
+		}
+		times := []timed{{sp + "median", s.Median, false}, {sp + "min", s.Min, true}, {sp + "max", s.Max, true},
+			{sp + "p25", s.P25, true}, {sp + "p75", s.P75, true}, {sp + "mean", s.Mean, true}}
 		for i, v := range m.Samples {
-			times = append(times, struct {
-				name string
-				v    float64
-			}{fmt.Sprintf("samples[%d]", i), v})
+			times = append(times, timed{fmt.Sprintf("%s.samples[%d]", path, i), v, false})
 		}
 		for _, t := range times {
-			p := path + ".seconds." + t.name
-			if strings.HasPrefix(t.name, "samples") {
-				p = path + "." + t.name
-			}
-			if t.v == 0 && t.name != "median" && !strings.HasPrefix(t.name, "samples") {
+			p := t.path
+			if t.optional && t.v == 0 {
 				continue // not recorded
 			}
 			if t.v < plausibleMinCallSeconds {
@@ -101,27 +99,27 @@ func (m Measurement) checkPlausibleOK(path string) error {
 	return nil
 }
 
-// maxOfPeak is how far a measured throughput may exceed the peak recorded
+// plausibleMaxOfPeak is how far a measured throughput may exceed the peak recorded
 // beside it: a CPU's peak is an estimate from the clock the OS shows, which
 // on a virtual machine may be far below the boost clock.
 const plausibleMaxOfPeak = 10
 
 // Plausibility limits.
 const (
-	// maxAbs bounds any number without a rule of its own.
+	// plausibleMaxAbs bounds any number without a rule of its own.
 	plausibleMaxAbs = 1e30
-	// maxSeconds bounds a duration: about 116 days.
+	// plausibleMaxSeconds bounds a duration: about 116 days.
 	plausibleMaxSeconds = 1e7
-	// catalogMargin is how far a throughput may exceed the highest
+	// plausibleCatalogMargin is how far a throughput may exceed the highest
 	// datasheet figure of the catalog.
 	plausibleCatalogMargin = 10
-	// fallbackFLOPs and fallbackBytes bound throughput when the catalog
+	// plausibleFallbackFLOPs and plausibleFallbackBytes bound throughput when the catalog
 	// has no figure at all.
 	plausibleFallbackFLOPs = 1e18
 	plausibleFallbackBytes = 1e15
 )
 
-// rule is the range a number must lie in; kind names the quantity in the
+// plausibleRule is the range a number must lie in; kind names the quantity in the
 // error.
 type plausibleRule struct {
 	lo, hi float64
@@ -158,7 +156,7 @@ func PlausibleTempC(t float64) bool { return t >= pTemperature.lo && t <= pTempe
 // range readers accept (0…10 GHz).
 func PlausibleClockMHz(f float64) bool { return f >= pClock.lo && f <= pClock.hi }
 
-// rules maps a JSON field name to its rule. A field without one inherits
+// plausibleRules maps a JSON field name to its rule. A field without one inherits
 // its parent's (the mean, min and max of a temperature range, the samples
 // of a duration list, the per-dtype entries of a peak table).
 var plausibleRules = map[string]plausibleRule{
@@ -188,7 +186,7 @@ var plausibleRules = map[string]plausibleRule{
 	"rounds":    {lo: 0, hi: 1 << 20, kind: "round count (0..1048576)"}, "worst": pNonNeg, "bound": pNonNeg,
 }
 
-// limits are the throughput bounds taken from the catalog, once.
+// plausibleLimits are the throughput bounds taken from the catalog, once.
 var plausibleLimits = sync.OnceValue(func() (l struct {
 	flops map[string]float64
 	any   float64
@@ -215,7 +213,7 @@ var plausibleLimits = sync.OnceValue(func() (l struct {
 	return l
 })
 
-// flopLimit is the highest plausible throughput in dtype dt.
+// plausibleFLOPLimit is the highest plausible throughput in dtype dt.
 func plausibleFLOPLimit(dt string) float64 {
 	l := plausibleLimits()
 	if v, ok := l.flops[strings.ToLower(dt)]; ok {
@@ -339,7 +337,7 @@ func (w *plausibleWalker) check(x float64, path string, r *plausibleRule) error 
 	return nil
 }
 
-// jsonName is a struct field's JSON name, "" for a field JSON skips.
+// plausibleJSONName is a struct field's JSON name, "" for a field JSON skips.
 func plausibleJSONName(sf reflect.StructField) string {
 	tag := sf.Tag.Get("json")
 	if tag == "-" {
@@ -359,5 +357,5 @@ func plausibleJoin(path, name string) string {
 	return path + "." + name
 }
 
-// num formats a number for an error message.
+// plausibleNum formats a number for an error message.
 func plausibleNum(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }

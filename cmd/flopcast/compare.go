@@ -98,19 +98,11 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if g.Failed() {
 		var why []string
 		if g.Regressions > 0 {
-			what := "measurements"
-			if g.Regressions == 1 {
-				what = "measurement"
-			}
-			why = append(why, fmt.Sprintf("%d %s regressed against %s", g.Regressions, what, *baseline))
+			why = append(why, fmt.Sprintf("%d measurement%s regressed against %s", g.Regressions, plural(g.Regressions), *baseline))
 		}
 		why = append(why, g.Problems...)
 		if len(g.Missing) > 0 && len(g.Problems) > 0 {
-			what := "measurements"
-			if len(g.Missing) == 1 {
-				what = "measurement"
-			}
-			why = append(why, fmt.Sprintf("%d baseline %s missing from the new run", len(g.Missing), what))
+			why = append(why, fmt.Sprintf("%d baseline measurement%s missing from the new run", len(g.Missing), plural(len(g.Missing))))
 		}
 		return withCode(exitFailure, errors.New(strings.Join(why, "; ")))
 	}

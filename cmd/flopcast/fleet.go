@@ -280,7 +280,7 @@ func fleetRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			hello.GPUUUIDs = []string{d.UUID}
 		}
 		for _, l := range d.Libraries {
-			if strings.Contains(strings.ToLower(l.Name), "cuda") || strings.Contains(strings.ToLower(l.Name), "cudart") {
+			if strings.Contains(strings.ToLower(l.Name), "cuda") { // libcuda, cudart
 				hello.CUDA = l.Version
 			}
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"os"
 	"os/exec"
-	"slices"
-	"strings"
 	"testing"
 )
 
@@ -32,16 +30,7 @@ func TestMPILaunchEnvironment(t *testing.T) {
 	env := requireMPI(t)
 	dir := t.TempDir()
 	args := append(mpirunArgs(dir), "bash", "-c", `echo "$OMPI_COMM_WORLD_RANK $OMPI_COMM_WORLD_SIZE $OMPI_COMM_WORLD_LOCAL_RANK"`)
-	out, errOut, code := launch(t, dir, env, "mpirun", args...)
-	if code != 0 {
-		t.Fatalf("mpirun exit %d\n%s%s", code, out, errOut)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	slices.Sort(lines)
-	want := []string{"0 4 0", "1 4 1", "2 4 2", "3 4 3"}
-	if !slices.Equal(lines, want) {
-		t.Fatalf("mpirun ranks:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
+	checkLaunchedRanks(t, dir, env, "mpirun", args, []string{"0 4 0", "1 4 1", "2 4 2", "3 4 3"})
 }
 
 // TestMPIFleetRun runs "mpirun -np 4 flopcast fleet run": four ranks on
@@ -49,9 +38,7 @@ func TestMPILaunchEnvironment(t *testing.T) {
 func TestMPIFleetRun(t *testing.T) {
 	env := requireMPI(t)
 	dir := t.TempDir()
-	env = append(env, "FLOPCAST_RENDEZVOUS="+freeRendezvous(t), "FLOPCAST_FLEET_FAULT=")
-	args := append(append(mpirunArgs(dir), binary), fleetArgs(dir)...)
-	out, errOut, code := launch(t, dir, env, "mpirun", args...)
+	out, errOut, code := launchFleet(t, dir, env, "mpirun", mpirunArgs(dir), "")
 	if code != 0 {
 		t.Fatalf("mpirun ... fleet run: exit %d\n%s%s", code, out, errOut)
 	}
@@ -64,9 +51,7 @@ func TestMPIFleetRun(t *testing.T) {
 func TestMPIFleetStraggler(t *testing.T) {
 	env := requireMPI(t)
 	dir := t.TempDir()
-	env = append(env, "FLOPCAST_RENDEZVOUS="+freeRendezvous(t), "FLOPCAST_FLEET_FAULT=slow-rank:3:30ms")
-	args := append(append(mpirunArgs(dir), binary), append(fleetArgs(dir), "--ops", "all_reduce", "--scopes", "world")...)
-	out, errOut, code := launch(t, dir, env, "mpirun", args...)
+	out, errOut, code := launchFleet(t, dir, env, "mpirun", mpirunArgs(dir), "slow-rank:3:30ms", "--ops", "all_reduce", "--scopes", "world")
 	if code != 1 {
 		t.Fatalf("mpirun ... fleet run with a slow rank: exit %d, want 1\n%s%s", code, out, errOut)
 	}

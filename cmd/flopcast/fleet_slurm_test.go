@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,35 +124,10 @@ func TestSlurmLaunchEnvironment(t *testing.T) {
 	env := requireSlurm(t)
 	dir := t.TempDir()
 	args := append(srunArgs(dir), "bash", "-c", `echo "$SLURM_PROCID $SLURM_NTASKS $SLURM_LOCALID $SLURM_NODEID $SLURMD_NODENAME $SLURM_JOB_NODELIST"`)
-	out, errOut, code := launch(t, dir, env, "srun", args...)
-	if code != 0 {
-		t.Fatalf("srun exit %d\n%s%s", code, out, errOut)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	slices.Sort(lines)
-	want := []string{
+	checkLaunchedRanks(t, dir, env, "srun", args, []string{
 		"0 4 0 0 n1 n[1-2]", "1 4 1 0 n1 n[1-2]",
 		"2 4 0 1 n2 n[1-2]", "3 4 1 1 n2 n[1-2]",
-	}
-	if !slices.Equal(lines, want) {
-		t.Fatalf("srun ranks:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-// freeRendezvous returns a loopback address with a port free now, for the
-// rendezvous of one launched run. The test cluster's node names (n1, n2)
-// are not host names, so the address Slurm's node list would give cannot
-// be resolved: FLOPCAST_RENDEZVOUS names rank 0's address instead, as a
-// site whose node names do not resolve would set it.
-func freeRendezvous(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	})
 }
 
 // fleetArgs are the fleet run flags of the launcher tests: small sizes,
@@ -168,27 +141,11 @@ func fleetArgs(dir string) []string {
 // that every rank wrote its own.
 func mergedFleet(t *testing.T, dir string, ranks int) (*result.File, string) {
 	t.Helper()
-	all, _ := filepath.Glob(filepath.Join(dir, "fleet-*.json"))
-	var merged []string
-	rankFiles := 0
-	for _, p := range all {
-		if strings.Contains(filepath.Base(p), "-rank") {
-			rankFiles++
-		} else {
-			merged = append(merged, p)
-		}
-	}
+	merged, rankFiles, all := fleetFiles(dir)
 	if len(merged) != 1 || rankFiles != ranks {
 		t.Fatalf("%d merged files and %d rank files in %s (%v), want 1 and %d", len(merged), rankFiles, dir, all, ranks)
 	}
-	f, err := result.Read(merged[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Fleet == nil || f.Fleet.Rank != nil {
-		t.Fatalf("%s is not a merged fleet file", merged[0])
-	}
-	return f, merged[0]
+	return readMerged(t, merged[0])
 }
 
 // verdictsOf maps node → verdict.
@@ -268,9 +225,7 @@ func checkStraggler(t *testing.T, f *result.File, node string) {
 func TestSlurmFleetRun(t *testing.T) {
 	env := requireSlurm(t)
 	dir := t.TempDir()
-	env = append(env, "FLOPCAST_RENDEZVOUS="+freeRendezvous(t), "FLOPCAST_FLEET_FAULT=")
-	args := append(append(srunArgs(dir), binary), fleetArgs(dir)...)
-	out, errOut, code := launch(t, dir, env, "srun", args...)
+	out, errOut, code := launchFleet(t, dir, env, "srun", srunArgs(dir), "")
 	if code != 0 {
 		t.Fatalf("srun ... fleet run: exit %d\n%s%s", code, out, errOut)
 	}
@@ -309,9 +264,7 @@ func checkFleetReaders(t *testing.T, dir, path string) {
 func TestSlurmFleetStraggler(t *testing.T) {
 	env := requireSlurm(t)
 	dir := t.TempDir()
-	env = append(env, "FLOPCAST_RENDEZVOUS="+freeRendezvous(t), "FLOPCAST_FLEET_FAULT=slow-rank:3:30ms")
-	args := append(append(srunArgs(dir), binary), append(fleetArgs(dir), "--ops", "all_reduce", "--scopes", "world")...)
-	out, errOut, code := launch(t, dir, env, "srun", args...)
+	out, errOut, code := launchFleet(t, dir, env, "srun", srunArgs(dir), "slow-rank:3:30ms", "--ops", "all_reduce", "--scopes", "world")
 	if code != 1 {
 		t.Fatalf("srun ... fleet run with a slow rank: exit %d, want 1\n%s%s", code, out, errOut)
 	}

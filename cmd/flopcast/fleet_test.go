@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,17 +24,6 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files")
 
 // fleetBound bounds every multi-process fleet test: no run may hang.
 const fleetBound = 20 * time.Second
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 type rankOutcome struct {
 	code           int
@@ -110,24 +98,11 @@ func fleetWorldKill(t *testing.T, dir string, n, perNode int, fault string, kill
 // mergedFile reads the one merged fleet file in dir/out.
 func mergedFile(t *testing.T, dir string) (*result.File, string) {
 	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "out", "fleet-*.json"))
-	var merged []string
-	for _, p := range paths {
-		if !strings.Contains(filepath.Base(p), "-rank") {
-			merged = append(merged, p)
-		}
-	}
+	merged, _, _ := fleetFiles(filepath.Join(dir, "out"))
 	if len(merged) != 1 {
 		t.Fatalf("want one merged file, found %v", merged)
 	}
-	f, err := result.Read(merged[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Fleet == nil || f.Fleet.Rank != nil {
-		t.Fatalf("%s: not a merged fleet file", merged[0])
-	}
-	return f, merged[0]
+	return readMerged(t, merged[0])
 }
 
 func verdictOf(f *result.File, node string) result.Verdict {

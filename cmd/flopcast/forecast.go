@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,29 +131,12 @@ func parseForecastFlags(args []string, stderr io.Writer) (*forecastOptions, erro
 	return o, nil
 }
 
-// parseCount reads a positive count with an optional K, M, B or T suffix.
+// parseCount reads a positive count with an optional K, M, B or T suffix
+// (forecast.ParseCount) as bad input.
 func parseCount(flagName, s string) (float64, error) {
-	t := strings.TrimSpace(strings.ToUpper(s))
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult, t = 1e3, t[:n-1]
-		case 'M':
-			mult, t = 1e6, t[:n-1]
-		case 'B', 'G':
-			mult, t = 1e9, t[:n-1]
-		case 'T':
-			mult, t = 1e12, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, usageError("--%s %q: not a number (suffixes K, M, B, T accepted)", flagName, s)
-	}
-	v *= mult
-	if v <= 0 {
-		return 0, usageError("--%s %s: must be > 0", flagName, s)
+	v, err := forecast.ParseCount(flagName, s)
+	if err != nil {
+		return 0, usageError("%v", err)
 	}
 	return v, nil
 }
@@ -253,103 +236,17 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// model builds the model from --model, --model-config, --params or the
-// shape flags.
+// modelOf builds the model from --model, --model-config, --params or the
+// shape flags (forecast.ModelRequest).
 func (o *forecastOptions) modelOf(in *forecast.Input) (kernels.Model, error) {
-	var m kernels.Model
-	given := 0
-	for _, f := range []string{"model", "model-config", "params"} {
-		if o.set[f] {
-			given++
-		}
-	}
-	if given > 1 {
-		return m, usageError("--model, --model-config and --params: give one of them, not several (%s)", strings.Join(setOf(o.set, "model", "model-config", "params"), ", "))
-	}
-	switch {
-	case o.model != "":
-		p, err := kernels.LookupModel(o.model)
-		if err != nil {
-			return m, usageError("--model: %v", err)
-		}
-		m = p
-	case o.modelConfig != "":
-		p, err := kernels.LoadModelConfig(o.modelConfig)
-		if err != nil {
-			return m, usageError("--model-config: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-		}
-		m = p
-	case o.params != "":
-		n, err := parseCount("params", o.params)
-		if err != nil {
-			return m, err
-		}
-		if n > 1e15 {
-			return m, usageError("--params %s: more than 1e15 parameters, beyond any model this forecast describes", o.params)
-		}
-		est, note := forecast.ModelFromParams(n, o.seq, o.vocab)
-		m = est
-		in.Warnings = append(in.Warnings, "--params alone: "+note)
-	case o.set["layers"] || o.set["hidden"]:
-		m = kernels.Model{Name: "custom", Arch: kernels.Llama, Vocab: 32000, Seq: 4096, Batch: 1}
-		if !o.set["vocab"] || !o.set["seq"] {
-			in.Warnings = append(in.Warnings, "custom model: vocabulary 32,000 and sequence 4,096 assumed where --vocab or --seq is not given")
-		}
-	default:
-		if o.budget != "" {
-			m, _ = kernels.LookupModel("llama3-405b")
-			in.Sources = append(in.Sources, "no --model: llama3-405b is the reference for the per-GPU speed")
-		} else {
-			return m, usageError("--model: give a preset (%s), --model-config FILE, --params, or --layers/--hidden/--heads", strings.Join(kernels.Presets(), ", "))
-		}
-	}
-	for _, f := range []struct {
-		name  string
-		v     int
-		limit int
-		dst   *int
-	}{{"layers", o.layers, forecast.ModelLimits["layers"], &m.Layers}, {"hidden", o.hidden, forecast.ModelLimits["hidden"], &m.Hidden}, {"heads", o.heads, forecast.ModelLimits["heads"], &m.Heads},
-		{"kv-heads", o.kvHeads, forecast.ModelLimits["kv-heads"], &m.KVHeads}, {"ffn", o.ffn, forecast.ModelLimits["ffn"], &m.FFN}, {"vocab", o.vocab, forecast.ModelLimits["vocab"], &m.Vocab},
-		{"seq", o.seq, forecast.ModelLimits["seq"], &m.Seq}} {
-		if o.set[f.name] {
-			if f.v <= 0 {
-				return m, usageError("--%s %d: must be > 0", f.name, f.v)
-			}
-			if f.v > f.limit {
-				return m, usageError("--%s %d: more than %d, beyond any model this forecast describes", f.name, f.v, f.limit)
-			}
-			if o.params != "" && f.name != "seq" && f.name != "vocab" {
-				return m, usageError("--%s with --params: the shape is estimated from the parameter count; give --layers/--hidden/--heads without --params", f.name)
-			}
-			*f.dst = f.v
-			if o.model != "" || o.modelConfig != "" {
-				m.TotalParams, m.ActiveParams = 0, 0 // published counts no longer describe the shape
-			}
-		}
-	}
-	if m.Name == "custom" {
-		if m.KVHeads == 0 {
-			m.KVHeads = m.Heads
-		}
-		if m.FFN == 0 {
-			m.FFN = 4 * m.Hidden
-		}
-	}
-	if err := m.Validate(); err != nil {
-		return m, usageError("--model: %v", err)
+	req := forecast.ModelRequest{Preset: o.model, ConfigFile: o.modelConfig, Params: o.params,
+		Layers: o.layers, Hidden: o.hidden, Heads: o.heads, KVHeads: o.kvHeads, FFN: o.ffn, Vocab: o.vocab, Seq: o.seq,
+		Set: o.set, Reference: o.budget != ""}
+	m, err := req.Resolve(in)
+	if err != nil {
+		return m, usageError("%v", err)
 	}
 	return m, nil
-}
-
-// setOf lists the flags of names that were given.
-func setOf(set map[string]bool, names ...string) []string {
-	var out []string
-	for _, n := range names {
-		if set[n] {
-			out = append(out, "--"+n)
-		}
-	}
-	return out
 }
 
 // input checks the flags and builds the forecast input.
@@ -425,23 +322,19 @@ func (o *forecastOptions) input(cat *catalog.Catalog) (forecast.Input, error) {
 		in.BatchTokens = int(t)
 	}
 	if o.set["schedule"] {
-		switch o.schedule {
-		case "1f1b", "interleaved", "zero-bubble", "dualpipe":
-			in.Layout.Schedule = o.schedule
-		default:
+		if !slices.Contains(forecast.Schedules, o.schedule) {
 			return in, usageError("--schedule %q: want 1f1b, interleaved, zero-bubble or dualpipe", o.schedule)
 		}
+		in.Layout.Schedule = o.schedule
 	}
 	if o.set["ep"] && !m.IsMoE() && o.ep > 1 {
 		return in, usageError("--ep %d: %s is not a mixture-of-experts model", o.ep, m.Name)
 	}
 	if o.set["recompute"] {
-		switch o.recompute {
-		case "none", "selective", "op", "full":
-			in.Layout.Recompute = o.recompute
-		default:
+		if !slices.Contains(forecast.Recomputes, o.recompute) {
 			return in, usageError("--recompute %q: want none, selective, op or full", o.recompute)
 		}
+		in.Layout.Recompute = o.recompute
 	}
 	if o.set["zero"] {
 		if o.zero < 0 || o.zero > 3 {

@@ -261,7 +261,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := o.config(suite, seed, stderr)
 	cfg.Done = func(m result.Measurement) { rec.Add(m) }
 	var ms []result.Measurement
-	abortOf(ctx).handle()
 	ms, aborted, err = untilAbort(ctx, rec, func() ([]result.Measurement, error) {
 		return o.measure(ctx, b, suite, cfg)
 	})
@@ -311,20 +310,33 @@ func (o *runOptions) recorder(file, named *result.File) (*bench.Recorder, error)
 // and a cancellation error; the call in progress, which cannot be
 // stopped inside BLAS or a driver, ends with the process.
 func untilAbort(ctx context.Context, rec *bench.Recorder, measure func() ([]result.Measurement, error)) (ms []result.Measurement, aborted bool, err error) {
+	ms, aborted, err = abortable(ctx, measure)
+	if aborted {
+		ms = rec.Measurements()
+	}
+	return ms, aborted, err
+}
+
+// abortable runs f on a goroutine of its own and returns what it returns,
+// unless a second interrupt comes first: then it returns at once, with
+// aborted set and a cancellation error, leaving f to end with the
+// process.
+func abortable[T any](ctx context.Context, f func() (T, error)) (res T, aborted bool, err error) {
 	type outcome struct {
-		ms  []result.Measurement
+		res T
 		err error
 	}
 	done := make(chan outcome, 1)
+	abortOf(ctx).handle()
 	go func() {
-		ms, err := measure()
-		done <- outcome{ms, err}
+		res, err := f()
+		done <- outcome{res, err}
 	}()
 	select {
 	case r := <-done:
-		return r.ms, false, r.err
+		return r.res, false, r.err
 	case <-abortOf(ctx).requested():
-		return rec.Measurements(), true, context.Canceled
+		return res, true, context.Canceled
 	}
 }
 

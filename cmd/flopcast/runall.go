@@ -69,17 +69,10 @@ func runAllDevices(ctx context.Context, o *runOptions, suite bench.Suite, format
 		cfg.Done = func(m result.Measurement) { rec.Load().Add(m) }
 		return o.measure(ctx, b, fitted, cfg)
 	}
-	var res bench.MultiResult
-	var runErr error
-	done := make(chan struct{})
-	abortOf(ctx).handle()
-	go func() {
-		defer close(done)
-		res, runErr = bench.RunAll(ctx, openers, prepare, task)
-	}()
-	select {
-	case <-done:
-	case <-abortOf(ctx).requested(): // a second interrupt: stop now
+	res, aborted, runErr := abortable(ctx, func() (bench.MultiResult, error) {
+		return bench.RunAll(ctx, openers, prepare, task)
+	})
+	if aborted { // a second interrupt: stop now
 		r := rec.Load()
 		if r == nil {
 			return withCode(exitInterrupted, errors.New("interrupted twice before measuring"))

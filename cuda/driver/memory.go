@@ -6,12 +6,13 @@ package driver
 import "C"
 
 import (
+	"errors"
 	"fmt"
-	"runtime"
 	"time"
 	"unsafe"
 
 	"github.com/flopcast/flopcast/cuda"
+	ipoll "github.com/flopcast/flopcast/cuda/internal/poll"
 )
 
 // Ptr is a device address.
@@ -166,34 +167,20 @@ func (s Stream) Synchronize() error {
 // notReady is CUDA_ERROR_NOT_READY.
 const notReady = 600
 
-// poll queries until the work is done or timeout passes. It spins (with
-// a yield) for the first spinFor, then sleeps in growing steps up to 1 ms:
-// quick work returns within microseconds, long waits cost no core. Never
-// used inside a timed window (see Synchronize).
+// poll queries until the work is done or timeout passes (see
+// poll.Until: it spins for the first poll.Spin, then sleeps). Never used
+// inside a timed window (see Synchronize).
 func poll(op string, timeout time.Duration, query func() C.CUresult) error {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	sleep := 10 * time.Microsecond
-	for {
-		rc := query()
-		if rc != notReady {
-			return check(op, rc)
-		}
-		now := time.Now()
-		if now.After(deadline) {
-			return fmt.Errorf("%s: work did not finish within %v: %w", op, timeout, cuda.ErrTimeout)
-		}
-		if now.Sub(start) < spinFor {
-			runtime.Gosched()
-			continue
-		}
-		time.Sleep(sleep)
-		sleep = min(2*sleep, time.Millisecond)
+	var rc C.CUresult
+	err := ipoll.Until(timeout, ipoll.Spin, func() (bool, error) {
+		rc = query()
+		return rc != notReady, nil
+	})
+	if errors.Is(err, ipoll.ErrTimeout) {
+		return fmt.Errorf("%s: work did not finish within %v: %w", op, timeout, cuda.ErrTimeout)
 	}
+	return check(op, rc)
 }
-
-// spinFor is how long poll spins before it starts to sleep.
-const spinFor = 2 * time.Millisecond
 
 // Event is a CUDA event.
 type Event struct{ h C.CUevent }

@@ -32,6 +32,7 @@ import (
 	"github.com/flopcast/flopcast/cuda"
 	"github.com/flopcast/flopcast/cuda/driver"
 	"github.com/flopcast/flopcast/cuda/internal/dl"
+	"github.com/flopcast/flopcast/cuda/internal/poll"
 )
 
 // Lib is the library's name in *cuda.Error.
@@ -330,33 +331,31 @@ func (c *Comm) AsyncError() (int, error) {
 
 // Wait polls ncclCommGetAsyncError until the communicator is no longer in
 // progress; past Timeout it aborts the communicator. op names the call
-// waited for in errors.
+// waited for in errors. A collective inside a timed window can answer
+// ncclInProgress, so the wait spins before it ever sleeps (poll.Until):
+// a Go sleep is ~1 ms coarse.
 func (c *Comm) Wait(op string) error {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	deadline := time.Now().Add(timeout)
-	sleep := 50 * time.Microsecond
-	for {
-		r, err := c.AsyncError()
-		if err != nil {
-			c.Abort()
-			return err
-		}
-		switch {
-		case r == Success:
-			return nil
-		case r != InProgress:
-			return c.failed(op, C.ncclRes(r))
-		}
-		if time.Now().After(deadline) {
-			c.Abort()
-			return fmt.Errorf("%s: not done within %v, communicator aborted: %w", op, timeout, cuda.ErrTimeout)
-		}
-		time.Sleep(sleep)
-		sleep = min(2*sleep, 5*time.Millisecond)
+	var r int
+	err := poll.Until(timeout, poll.Spin, func() (bool, error) {
+		var err error
+		r, err = c.AsyncError()
+		return r != InProgress, err
+	})
+	switch {
+	case errors.Is(err, poll.ErrTimeout):
+		c.Abort()
+		return fmt.Errorf("%s: not done within %v, communicator aborted: %w", op, timeout, cuda.ErrTimeout)
+	case err != nil:
+		c.Abort()
+		return err
+	case r != Success:
+		return c.failed(op, C.ncclRes(r))
 	}
+	return nil
 }
 
 // call runs one NCCL call; on a non-blocking communicator an InProgress

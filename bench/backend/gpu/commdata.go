@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/flopcast/flopcast/bench/backend"
 )
@@ -90,19 +91,18 @@ func fillInput(dst []float32, me int, seed int64) {
 	}
 }
 
-// expectedOutput returns element i of the output on world rank me, given
-// the group (world ranks in group-rank order), the layout and, for
-// send/recv, the peer.
-func expectedOutput(op backend.CollectiveOp, group []int, sums *[9]float32, me, peer int, l commLayout, i int64, seed int64) float32 {
+// expectedOutput returns element i of the output on the rank at position
+// pos of the group (world ranks in group-rank order), given the layout
+// and, for send/recv, the peer.
+func expectedOutput(op backend.CollectiveOp, group []int, sums *[9]float32, pos, peer int, l commLayout, i int64, seed int64) float32 {
 	switch op {
 	case backend.AllReduce:
 		return sums[elemKey(i, seed)]
 	case backend.AllGather:
 		return commValue(group[i/l.count], i%l.count, seed)
 	case backend.ReduceScatter:
-		return sums[elemKey(int64(indexOf(group, me))*l.count+i, seed)]
+		return sums[elemKey(int64(pos)*l.count+i, seed)]
 	case backend.AllToAll:
-		pos := indexOf(group, me)
 		return commValue(group[i/l.count], int64(pos)*l.count+i%l.count, seed)
 	case backend.SendRecv:
 		return commValue(peer, i, seed)
@@ -110,22 +110,14 @@ func expectedOutput(op backend.CollectiveOp, group []int, sums *[9]float32, me, 
 	return float32(math.NaN())
 }
 
-func indexOf(group []int, r int) int {
-	for i, g := range group {
-		if g == r {
-			return i
-		}
-	}
-	return -1
-}
-
 // countWrong compares every output element with its exact value and
 // returns how many differ (a NaN, from an element never written, differs).
 func countWrong(out []float32, op backend.CollectiveOp, group []int, me, peer int, l commLayout, seed int64) int64 {
 	var wrong int64
 	sums := groupSums(group)
+	pos := slices.Index(group, me)
 	for i, v := range out {
-		if v != expectedOutput(op, group, &sums, me, peer, l, int64(i), seed) {
+		if v != expectedOutput(op, group, &sums, pos, peer, l, int64(i), seed) {
 			wrong++
 		}
 	}

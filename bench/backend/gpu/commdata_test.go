@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/flopcast/flopcast/bench/backend"
@@ -56,7 +57,7 @@ func simulate(op backend.CollectiveOp, group []int, l commLayout, seed int64, pe
 // NaN (never written) and a block from the wrong rank are each counted.
 func TestCommCheckMatchesDefinition(t *testing.T) {
 	group := []int{1, 4, 6, 9}
-	peerOf := func(r int) int { return group[(indexOf(group, r)+1)%len(group)] }
+	peerOf := func(r int) int { return group[(slices.Index(group, r)+1)%len(group)] }
 	const seed = 17
 	for _, op := range backend.CollectiveOps {
 		l, err := layoutFor(op, 4*4*37, len(group))

@@ -144,7 +144,7 @@ func (c *NCCLComm) join(ctx context.Context, group []int) error {
 	}
 	copy(id[:], got)
 	c.groups[key] = group
-	pos := indexOf(group, c.cfg.Rank)
+	pos := slices.Index(group, c.cfg.Rank)
 	if pos < 0 {
 		return nil
 	}
@@ -211,7 +211,7 @@ func (c *NCCLComm) Run(ctx context.Context, req backend.CommRequest) (backend.Co
 	if err != nil {
 		return res, err
 	}
-	if req.Op == backend.SendRecv && indexOf(group, req.Peer) < 0 {
+	if req.Op == backend.SendRecv && slices.Index(group, req.Peer) < 0 {
 		return res, fmt.Errorf("nccl: send/recv peer %d is not in the group", req.Peer)
 	}
 	if req.Iters < 1 {
@@ -222,7 +222,7 @@ func (c *NCCLComm) Run(ctx context.Context, req backend.CommRequest) (backend.Co
 	in := make([]float32, l.in)
 	fillInput(in, c.cfg.Rank, seed)
 	out := make([]float32, l.out)
-	peerPos := indexOf(group, req.Peer)
+	peerPos := slices.Index(group, req.Peer)
 	err = c.ctx.Do(func() error {
 		send, err := driver.Alloc(l.in * 4)
 		if err != nil {
@@ -268,6 +268,10 @@ func (c *NCCLComm) Run(ctx context.Context, req backend.CommRequest) (backend.Co
 		if req.LocalPhase != nil {
 			local := req.LocalPhase
 			if d := c.cfg.SlowLocal; d > 0 {
+				// Injected test fault (NCCLConfig.SlowLocal): the sleep
+				// runs in the local phase, before timeEach records its
+				// start event, so it lies outside every timed window on
+				// this rank; the peers see it as time waited.
 				local = func() error { time.Sleep(d); return req.LocalPhase() }
 			}
 			if res.WaitSeconds, err = c.timeEach(ctx, comm, req.Iters, local, call); err != nil {
